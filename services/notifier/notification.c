@@ -1,0 +1,19 @@
+/*  notification: see notification.h. */
+#include "notification.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+notification_validate (const Crm__V1__NotificationRequested *request, char *reason, size_t size)
+{
+    if (!*request->request_key || strlen (request->request_key) > 200)
+        snprintf (reason, size, "request_key is required (1 to 200 bytes)");
+    else if (!*request->recipient || strlen (request->recipient) > 100)
+        snprintf (reason, size, "recipient is required (1 to 100 bytes)");
+    else if (!*request->text || strlen (request->text) > NOTIFICATION_TEXT_MAX)
+        snprintf (reason, size, "text is required (1 to %d bytes)", NOTIFICATION_TEXT_MAX);
+    else
+        return 0;
+    return -1;
+}
