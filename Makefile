@@ -31,6 +31,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all run test unit bench-bus clean format deps
+# Generated sources are kept: they are inputs of every object.
+.SECONDARY: $(PB_C) $(PB_H)
 all: $(BINS) $(UNITS)
 
 deps:

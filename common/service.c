@@ -419,7 +419,7 @@ s_read_command (service_t *self)
     else if (!*cmd->type || s_find_command (self, cmd->type) < 0)
         service_reply_error (&reply, "UNKNOWN_COMMAND", "no such command", (const char *[]) {"type"}, 1);
     zframe_destroy (&body);
-    if (*reply.code) {
+    if (*reply.code || !cmd) {
         log_warn ("command refused", "code", reply.code, "type", cmd ? cmd->type : NULL,
                   "command_id", cmd ? cmd->command_id : NULL, NULL);
         if (zmsg_size (routing) > 0)

@@ -63,7 +63,7 @@ lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *mes
         {"source_system", lead->source_system, 100}, {"external_id", lead->external_id, 200},
         {"name", lead->name, LEAD_FIELD_MAX},        {"phone", lead->phone, 50},
         {"email", lead->email, 254},                 {"company", lead->company, LEAD_FIELD_MAX},
-        {"comment", lead->comment, 4 * LEAD_FIELD_MAX}, {"responsible", lead->responsible, 100},
+        {"comment", lead->comment, (size_t) 4 * LEAD_FIELD_MAX}, {"responsible", lead->responsible, 100},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         if (strlen (texts[i].value) > texts[i].max)
@@ -75,8 +75,11 @@ lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *mes
         INVALID ("source_system", "source_system is required");
     if (!*lead->external_id)
         INVALID ("external_id", "external_id is required");
-    if (!*lead->name && !*lead->phone && !*lead->email)
+    if (!*lead->name && !*lead->phone && !*lead->email) {
         INVALID ("name", "a lead needs a name, a phone or an email");
+        INVALID ("phone", "a lead needs a name, a phone or an email");
+        INVALID ("email", "a lead needs a name, a phone or an email");
+    }
     if (*lead->phone && strlen (lead->phone) <= 50 && !s_phone_ok (lead->phone))
         INVALID ("phone", "phone must be 5 to 15 digits, with + - ( ) . or spaces");
     if (*lead->email && strlen (lead->email) <= 254 && !s_email_ok (lead->email))

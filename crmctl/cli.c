@@ -1,0 +1,105 @@
+/*  cli: see cli.h. */
+#include "cli.h"
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+s_vprint (const char *command, const char *fmt, va_list ap)
+{
+    fprintf (stderr, "crmctl%s%s: ", *command ? " " : "", command);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+}
+
+int
+cli_usage_error (const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_vprint (command, fmt, ap);
+    va_end (ap);
+    fprintf (stderr, "Run 'crmctl help' for usage.\n");
+    return CLI_EXIT_USAGE;
+}
+
+void
+cli_error (const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_vprint (command, fmt, ap);
+    va_end (ap);
+}
+
+int
+cli_option_error (const char *command, int c, char **argv)
+{
+    //  getopt_long leaves optind past the offending word; for an unknown
+    //  long option optopt is 0, so the word itself is the best we can show.
+    const char *word = optind > 0 ? argv[optind - 1] : "?";
+    if (c == ':')
+        return cli_usage_error (command, "option '%s' needs a value", word);
+    if (optopt && strncmp (word, "--", 2) != 0)
+        return cli_usage_error (command, "unknown option '-%c'", optopt);
+    return cli_usage_error (command, "unknown option '%s'", word);
+}
+
+int
+cli_parse_long (const char *text, long min, long max, long *out)
+{
+    if (!text || !*text)
+        return -1;
+    char *end;
+    errno = 0;
+    long value = strtol (text, &end, 10);
+    if (errno || *end || value < min || value > max)
+        return -1;
+    *out = value;
+    return 0;
+}
+
+client_t *
+cli_client (const char *command, const char *service)
+{
+    char endpoint[256];
+    if (config_peer_endpoint (service, CONFIG_CMD, endpoint, sizeof endpoint)) {
+        cli_error (command, "cannot find the %s service: check CRM_%s_PORT and CRM_%s_HOST", service, service,
+                   service);
+        return NULL;
+    }
+    client_t *client = client_new (endpoint);
+    if (!client)
+        cli_error (command, "cannot connect to %s at %s", service, endpoint);
+    return client;
+}
+
+const char *
+cli_format_time (int64_t time_ms, char *buf, size_t size)
+{
+    static bool tz_set = false;
+    if (!tz_set) {
+        //  localtime_r must follow the company's zone, not the operator's
+        //  laptop: notifications are read against office hours.
+        setenv ("TZ", config_str ("CRM_TIMEZONE", "Europe/Moscow"), 1);
+        tzset ();
+        tz_set = true;
+    }
+    if (time_ms == 0) {
+        snprintf (buf, size, "-");
+        return buf;
+    }
+    //  Floor, so that times before 1970 do not round up a minute.
+    time_t secs = (time_t) (time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000);
+    struct tm tm;
+    if (!localtime_r (&secs, &tm) || strftime (buf, size, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+        snprintf (buf, size, "%lld", (long long) time_ms);
+    return buf;
+}

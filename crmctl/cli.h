@@ -1,0 +1,49 @@
+/*  cli: what crmctl's commands share: exit codes, option parsing, reaching
+    a service, and printing times the way operators read them.
+
+    Messages for people go to stderr prefixed "crmctl <command>: "; results
+    go to stdout, so that scripts can pipe one without the other.
+*/
+#ifndef CRMCTL_CLI_H
+#define CRMCTL_CLI_H
+
+#include "client.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    CLI_EXIT_OK = 0,    // done; for status: every service answered
+    CLI_EXIT_FAIL = 1,  // refused, no answer, or a service down
+    CLI_EXIT_USAGE = 2  // unknown command, bad or missing option
+};
+
+/*  Prints "crmctl <command>: <message>" and a hint to run crmctl help on
+    stderr. command is e.g. "lead submit". Returns CLI_EXIT_USAGE, so that a
+    command can `return cli_usage_error (...)`. */
+int cli_usage_error (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/*  Prints "crmctl <command>: <message>" on stderr. */
+void cli_error (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/*  Reports what getopt_long returned for a bad option (c is '?' or ':',
+    optstring started with ':'); argv is the one given to getopt_long.
+    Returns CLI_EXIT_USAGE. */
+int cli_option_error (const char *command, int c, char **argv);
+
+/*  Parses text as a decimal integer in [min, max] into *out. Returns 0, or
+    -1 (with *out untouched) if it is not one. */
+int cli_parse_long (const char *text, long min, long max, long *out);
+
+/*  Creates a client for the command endpoint of service ("leads", ...),
+    found through CRM_<NAME>_HOST/PORT. Returns a client owned by the
+    caller, or NULL (after printing why on stderr). */
+client_t *cli_client (const char *command, const char *service);
+
+/*  Formats time_ms (ms since the epoch, UTC) in the company time zone,
+    CRM_TIMEZONE (default Europe/Moscow), as "2026-11-30 14:05 MSK" into buf
+    (size bytes). Sets TZ for the process on first use. Returns buf; "-"
+    for time_ms 0. */
+const char *cli_format_time (int64_t time_ms, char *buf, size_t size);
+
+#endif
