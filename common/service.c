@@ -17,7 +17,8 @@
 //  Every event type a service may see on the bus. A type outside this list
 //  is not from a service of ours (or from a newer version): dead-lettered.
 static const char *s_catalog[] = {
-    "LeadCreated", "NotificationRequested", "NotificationStored", NULL,
+    "LeadCreated", "NotificationRequested", "NotificationStored",
+    "TimerRequested", "TimerCancelRequested", "TimerFired", NULL,
 };
 
 struct service_reply_t {
@@ -30,7 +31,15 @@ struct service_reply_t {
     size_t len;
 };
 
-typedef enum { WORK_EVENT, WORK_COMMAND, WORK_INBOUND, WORK_BAD } work_kind_t;
+typedef enum { WORK_EVENT, WORK_COMMAND, WORK_INBOUND, WORK_BAD, WORK_TICK } work_kind_t;
+
+#define MAX_METRICS 16
+struct service_metrics_t {
+    Crm__V1__Metric items[MAX_METRICS];
+    Crm__V1__Metric *ptrs[MAX_METRICS];
+    char names[MAX_METRICS][48];
+    size_t count;
+};
 
 typedef struct {
     work_kind_t kind;
@@ -66,8 +75,14 @@ struct service_t {
     struct { zsock_t *sock; char name[16]; service_inbound_fn *fn; void *arg; } readers[MAX_READERS];
     int reader_count;
     service_flush_fn *flush;
+    service_reset_fn *committed;
     service_reset_fn *reset;
     void *batch_arg;
+    service_wake_fn *wake;
+    service_tick_fn *tick;
+    void *tick_arg;
+    service_metrics_fn *metrics;
+    void *metrics_arg;
     work_t *work;
     size_t nwork;
     size_t work_cap;
@@ -220,11 +235,41 @@ service_add_reader (service_t *self, zsock_t *sock, const char *name, service_in
 }
 
 void
-service_on_batch (service_t *self, service_flush_fn *flush, service_reset_fn *reset, void *arg)
+service_on_batch (service_t *self, service_flush_fn *flush, service_reset_fn *committed,
+                  service_reset_fn *reset, void *arg)
 {
     self->flush = flush;
+    self->committed = committed;
     self->reset = reset;
     self->batch_arg = arg;
+}
+
+void
+service_on_tick (service_t *self, service_wake_fn *wake, service_tick_fn *tick, void *arg)
+{
+    self->wake = wake;
+    self->tick = tick;
+    self->tick_arg = arg;
+}
+
+void
+service_on_status (service_t *self, service_metrics_fn *fn, void *arg)
+{
+    self->metrics = fn;
+    self->metrics_arg = arg;
+}
+
+void
+service_metric (service_metrics_t *metrics, const char *name, double value)
+{
+    if (metrics->count == MAX_METRICS)
+        return;
+    size_t i = metrics->count++;
+    snprintf (metrics->names[i], sizeof metrics->names[i], "%s", name);
+    crm__v1__metric__init (&metrics->items[i]);
+    metrics->items[i].name = metrics->names[i];
+    metrics->items[i].value = value;
+    metrics->ptrs[i] = &metrics->items[i];
 }
 
 db_t *
@@ -619,7 +664,9 @@ s_dead_letter_work (service_t *self, work_t *w, const char *reason)
         return s_dead_letter (self, w->event->source, &w->event->sequence, w->event->type, reason,
                               w->event->payload.data, w->event->payload.len);
     }
-    const char *source = w->kind == WORK_BAD ? w->bad_source : self->readers[w->index].name;
+    const char *source = w->kind == WORK_BAD    ? w->bad_source
+                       : w->kind == WORK_TICK ? "tick"
+                                              : self->readers[w->index].name;
     zframe_t *last = w->msg ? zmsg_last (w->msg) : NULL;
     log_error ("message dead-lettered", "source", source, "reason", reason, NULL);
     return s_dead_letter (self, source, NULL, "", reason, last ? zframe_data (last) : NULL,
@@ -654,6 +701,8 @@ s_dispatch (service_t *self, work_t *w)
     else if (w->kind == WORK_INBOUND)
         rc = self->readers[w->index].fn (self, w->msg, self->readers[w->index].arg, w->reason,
                                          sizeof w->reason);
+    else if (w->kind == WORK_TICK)
+        rc = self->tick (self, clock_now_ms (), self->tick_arg);
     else
         rc = SERVICE_REJECT;
     if (rc == SERVICE_REJECT) {
@@ -732,6 +781,8 @@ s_apply (service_t *self, size_t from, size_t count)
         return rc;
     }
     outbox_publish (self->outbox, self->pub);
+    if (self->committed)
+        self->committed (self, self->batch_arg);
     for (int i = 0; i < self->source_count; i++)
         consumer_commit (&self->sources[i].state, self->sources[i].batch_max_seq);
     for (size_t i = from; i < from + count; i++) {
@@ -894,6 +945,15 @@ service_run (service_t *self)
         int64_t timeout = self->next_heartbeat - now;
         if (!up && self->next_reconnect - now < timeout)
             timeout = self->next_reconnect - now;
+        if (up && self->tick) {
+            //  Due times are wall-clock instants: compare with the clock as
+            //  read now, and never sleep long on one reading of it.
+            int64_t until = self->wake (self, self->tick_arg) - clock_now_ms ();
+            if (until > SERVICE_TICK_MAX_SLEEP_MS)
+                until = SERVICE_TICK_MAX_SLEEP_MS;
+            if (until < timeout)
+                timeout = until;
+        }
         if (up)
             for (int i = 0; i < self->source_count; i++)
                 if (self->sources[i].state.replay_sent_ms && timeout > 50)
@@ -920,6 +980,10 @@ service_run (service_t *self)
             for (int i = 0; i < self->reader_count; i++)
                 if (items[2 + 2 * self->source_count + i].revents & ZMQ_POLLIN)
                     s_drain (self, self->readers[i].sock, s_read_inbound, i);
+            //  After the requests just read, so that a timer requested
+            //  already due fires in this same batch.
+            if (self->tick && self->wake (self, self->tick_arg) <= clock_now_ms ())
+                s_work_push (self, WORK_TICK);
         }
         s_process (self);
     }
@@ -971,6 +1035,11 @@ s_status (service_t *self, const Crm__V1__Command *cmd, void *arg, service_reply
     }
     status.sources = ptrs;
     status.n_sources = (size_t) self->source_count;
+    service_metrics_t metrics = {0};
+    if (self->metrics)
+        self->metrics (self, self->metrics_arg, &metrics);
+    status.metrics = metrics.ptrs;
+    status.n_metrics = metrics.count;
     service_reply_set (reply, &status.base);
     return SERVICE_OK;
 }

@@ -54,10 +54,26 @@ typedef service_rc_t (service_command_fn) (service_t *svc, const Crm__V1__Comman
 typedef service_rc_t (service_inbound_fn) (service_t *svc, zmsg_t *msg, void *arg, char *reason,
                                             size_t reason_size);
 
-/*  Called once per batch, before COMMIT (flush rows buffered by handlers),
-    and after a rollback (forget them). May be NULL. */
+/*  Called once per batch: flush before COMMIT (write rows buffered by
+    handlers), committed after it, reset after a rollback (forget what the
+    batch buffered). Each may be NULL. */
 typedef service_rc_t (service_flush_fn) (service_t *svc, void *arg);
 typedef void (service_reset_fn) (service_t *svc, void *arg);
+
+/*  A wall-clock tick (the timer service's clock). wake returns the instant,
+    in ms UTC, at which tick should next run (INT64_MAX: nothing due). The
+    loop re-reads the clock after every wake-up and never sleeps more than
+    SERVICE_TICK_MAX_SLEEP_MS at a time, so a step of the system clock is
+    seen within that time and no single long sleep is trusted. tick runs
+    inside a batch transaction (now_ms: the clock read for it); its events
+    are published after commit. */
+#define SERVICE_TICK_MAX_SLEEP_MS 250
+typedef int64_t (service_wake_fn) (service_t *svc, void *arg);
+typedef service_rc_t (service_tick_fn) (service_t *svc, int64_t now_ms, void *arg);
+
+/*  Service-specific figures added to the Status reply. */
+typedef struct service_metrics_t service_metrics_t;
+typedef void (service_metrics_fn) (service_t *svc, void *arg, service_metrics_t *metrics);
 
 /*  Creates the service: binds its command, PUB and replay sockets and
     connects a SUB and a DEALER to each configured source. Does not touch
@@ -83,8 +99,18 @@ void service_on_command (service_t *self, const char *type, service_command_fn *
 void service_add_reader (service_t *self, zsock_t *sock, const char *name, service_inbound_fn *fn,
                          void *arg);
 
-/*  Registers the per-batch flush and reset hooks (one pair per service). */
-void service_on_batch (service_t *self, service_flush_fn *flush, service_reset_fn *reset, void *arg);
+/*  Registers the per-batch hooks (one set per service). */
+void service_on_batch (service_t *self, service_flush_fn *flush, service_reset_fn *committed,
+                       service_reset_fn *reset, void *arg);
+
+/*  Registers the wall-clock tick (one per service). */
+void service_on_tick (service_t *self, service_wake_fn *wake, service_tick_fn *tick, void *arg);
+
+/*  Registers a function that adds figures to every Status reply. */
+void service_on_status (service_t *self, service_metrics_fn *fn, void *arg);
+
+/*  Adds one figure (name copied; at most 16 per reply). */
+void service_metric (service_metrics_t *metrics, const char *name, double value);
 
 /*  Connects the database (retrying until interrupted), loads the outbox
     head, the consumer offsets and the dead-letter count. Returns 0, or -1 if

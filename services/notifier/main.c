@@ -107,7 +107,7 @@ main (void)
     if (!notifier.store || !notifier.svc)
         goto cleanup;
     service_on_event (notifier.svc, "NotificationRequested", s_requested, &notifier);
-    service_on_batch (notifier.svc, s_flush, s_reset, &notifier);
+    service_on_batch (notifier.svc, s_flush, NULL, s_reset, &notifier);
     service_on_command (notifier.svc, "ListNotifications", s_list, &notifier, true);
 
     if (service_start (notifier.svc) == 0)
