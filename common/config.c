@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,19 +88,42 @@ config_bind_endpoint (const config_t *cfg, int kind, char *out, size_t size)
     return n < 0 || (size_t) n >= size ? -1 : 0;
 }
 
+static bool
+s_known (const char *service)
+{
+    for (size_t i = 0; i < sizeof s_services / sizeof s_services[0]; i++)
+        if (strcmp (s_services[i].name, service) == 0)
+            return true;
+    return false;
+}
+
 static int
 s_parse_sources (config_t *cfg, const char *list, char *err, size_t errsize)
 {
     char copy[256];
     snprintf (copy, sizeof copy, "%s", list);
     char *save = NULL;
+    char var[64], port_var[64];
+    s_var (var, sizeof var, cfg->service, "SOURCES");
+    if (strcmp (list, "none") == 0)
+        return 0;
     for (char *tok = strtok_r (copy, ", ", &save); tok; tok = strtok_r (NULL, ", ", &save)) {
-        if (config_base_port (tok) < 0 || strcmp (tok, cfg->service) == 0) {
-            snprintf (err, errsize, "CRM_%s_SOURCES: '%s' is not another known service", cfg->service, tok);
+        if (!s_known (tok) || strcmp (tok, cfg->service) == 0) {
+            snprintf (err, errsize, "%s: '%s' is not another known service", var, tok);
             return -1;
         }
+        s_var (port_var, sizeof port_var, tok, "PORT");
+        if (config_base_port (tok) < 0) {
+            snprintf (err, errsize, "%s must be a port number from 1 to 65532", port_var);
+            return -1;
+        }
+        for (int i = 0; i < cfg->source_count; i++)
+            if (strcmp (cfg->sources[i], tok) == 0) {
+                snprintf (err, errsize, "%s: '%s' is listed twice", var, tok);
+                return -1;
+            }
         if (cfg->source_count == CONFIG_MAX_SOURCES) {
-            snprintf (err, errsize, "CRM_%s_SOURCES: more than %d sources", cfg->service, CONFIG_MAX_SOURCES);
+            snprintf (err, errsize, "%s: more than %d sources", var, CONFIG_MAX_SOURCES);
             return -1;
         }
         snprintf (cfg->sources[cfg->source_count++], CONFIG_NAME_MAX, "%s", tok);
@@ -122,7 +146,9 @@ config_load (config_t *cfg, const char *service, char *err, size_t errsize)
     }
     cfg->base_port = config_base_port (service);
     if (cfg->base_port < 0) {
-        snprintf (err, errsize, "CRM_%s_PORT must be a port number from 1 to 65532", service);
+        char var[64];
+        s_var (var, sizeof var, service, "PORT");
+        snprintf (err, errsize, "%s must be a port number from 1 to 65532", var);
         return -1;
     }
     snprintf (cfg->bind_addr, sizeof cfg->bind_addr, "%s", config_str ("CRM_BIND_ADDR", "127.0.0.1"));

@@ -1,6 +1,7 @@
 /*  log: JSON-lines logging. See log.h. */
 #include "log.h"
 #include "clock.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -50,8 +51,10 @@ log_json_escape (char *dst, size_t size, const char *src)
                 else
                     tmp[0] = (char) *p;
         }
-        if (n + len >= size)
+        if (n + len >= size) {
+            n = utf8_boundary (dst, n);     // never leave half a character
             break;
+        }
         memcpy (dst + n, out, len);
         n += len;
     }

@@ -1,25 +1,10 @@
 /*  lead: see lead.h. */
 #include "lead.h"
+#include "utf8.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-static bool
-s_valid_utf8 (const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    while (*p) {
-        int extra = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
-        if (extra < 0)
-            return false;
-        p++;
-        for (int i = 0; i < extra; i++, p++)
-            if ((*p & 0xC0) != 0x80)
-                return false;
-    }
-    return true;
-}
 
 static bool
 s_phone_ok (const char *phone)
@@ -41,13 +26,25 @@ s_email_ok (const char *email)
     return at && at > email && strchr (at + 1, '.') && !strchr (at + 1, '@') && !strpbrk (email, " \t<>");
 }
 
+static bool
+s_named (const char **fields, int n, const char *field)
+{
+    for (int i = 0; i < n && i < LEAD_MAX_INVALID; i++)
+        if (strcmp (fields[i], field) == 0)
+            return true;
+    return false;
+}
+
 int
 lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *message, size_t size)
 {
     int n = 0;
     message[0] = 0;
+//  Names each field once, with the first problem found in it.
 #define INVALID(field, ...)                                 \
     do {                                                    \
+        if (s_named (fields, n, field))                     \
+            break;                                          \
         if (n == 0)                                         \
             snprintf (message, size, __VA_ARGS__);          \
         if (n < LEAD_MAX_INVALID)                           \
@@ -68,7 +65,7 @@ lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *mes
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         if (strlen (texts[i].value) > texts[i].max)
             INVALID (texts[i].name, "%s is longer than %zu bytes", texts[i].name, texts[i].max);
-        else if (!s_valid_utf8 (texts[i].value))
+        else if (!utf8_valid (texts[i].value))
             INVALID (texts[i].name, "%s is not valid UTF-8", texts[i].name);
     }
     if (!*lead->source_system)
@@ -102,4 +99,7 @@ lead_new_lead_text (char *buf, size_t size, uint64_t lead_id, const Crm__V1__Lea
         }
     if (n >= 0 && (size_t) n < size && strcmp (sep, ", ") == 0)
         snprintf (buf + n, size - (size_t) n, ")");
+    //  Cut between characters: a split Cyrillic letter is invalid UTF-8.
+    size_t len = strlen (buf);
+    buf[utf8_boundary (buf, len)] = 0;
 }

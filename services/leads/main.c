@@ -11,6 +11,8 @@
 #include "store.h"
 #include "crm/v1/notifier.pb-c.h"
 
+#define NOTIFICATION_TEXT_MAX 4000  // bytes, as the notifier accepts
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -39,7 +41,7 @@ s_receive (service_t *svc, leads_t *leads, const Crm__V1__LeadReceived *lead, co
     event.stage = "new";
     rc = service_emit (svc, &event.base, correlation_id, causation_id);
 
-    char key[64], text[2048];
+    char key[64], text[NOTIFICATION_TEXT_MAX];
     snprintf (key, sizeof key, "lead:%" PRIu64 ":new-lead", *lead_id);
     lead_new_lead_text (text, sizeof text, *lead_id, &stored);
     Crm__V1__NotificationRequested notify = CRM__V1__NOTIFICATION_REQUESTED__INIT;
