@@ -289,8 +289,7 @@ static void
 test_bad_port_error_names_the_variable_exactly (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): config_load writes "CRM_leads_PORT", which is not
-    //  the variable the operator has to fix.
+    //  The message names the variable exactly as the operator must set it.
     setenv ("CRM_LEADS_PORT", "abc", 1);
     s_expect_error ("leads", "CRM_LEADS_PORT");
 }
@@ -325,8 +324,7 @@ static void
 test_sources_error_names_the_variable_exactly (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): the message says "CRM_deals_SOURCES", not the
-    //  variable CRM_DEALS_SOURCES.
+    //  The message names the variable exactly as the operator must set it.
     setenv ("CRM_DEALS_SOURCES", "billing", 1);
     s_expect_error ("deals", "CRM_DEALS_SOURCES");
 }
@@ -345,9 +343,7 @@ static void
 test_repeated_source_is_refused (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): "leads,leads" is accepted as two sources; the
-    //  service would then consume every leads event twice.
-    //  once fixed.
+    //  A source listed twice would get two consumers: every event applied twice.
     setenv ("CRM_TASKS_SOURCES", "leads,leads", 1);
     s_expect_error ("tasks", "'leads'");
 }

@@ -387,11 +387,8 @@ static void
 test_utf8_postgres_would_refuse_is_named (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): s_valid_utf8 checks only the byte pattern, so it
-    //  accepts overlong forms, UTF-16 surrogates and code points past
-    //  U+10FFFF, which PostgreSQL refuses ("invalid byte sequence for
-    //  encoding UTF8"): the lead passes validation and then fails in the
-    //  database. Remove the skip once fixed.
+    //  Overlong forms, UTF-16 surrogates and code points past U+10FFFF are
+    //  refused here: PostgreSQL would refuse them at the insert.
     const char *bad[] = {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         Crm__V1__LeadReceived lead = s_lead ();
@@ -443,10 +440,7 @@ static void
 test_field_breaking_two_rules_is_named_once (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): a phone or email that is not UTF-8 is named
-    //  twice (encoding, then format), so the count is not "the number of
-    //  invalid fields" and the reply lists the field twice. Remove the skip
-    //  once fixed.
+    //  A field breaking two rules (encoding, then format) is named once.
     Crm__V1__LeadReceived lead = s_lead ();
     lead.phone = "\xff";
     s_expect_one (&lead, "phone");
@@ -568,11 +562,8 @@ static void
 test_new_lead_text_cut_keeps_utf8_valid (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): the cut is by bytes, so it can split a Cyrillic
-    //  letter. leads/main.c uses a 2048-byte buffer while a valid lead's
-    //  parts add up to ~2300 bytes: the notification text sent to the
-    //  notifier (and PostgreSQL) is then not UTF-8. Remove the skip once
-    //  fixed.
+    //  A cut text must stay valid UTF-8: the notifier and PostgreSQL refuse
+    //  a split Cyrillic letter.
     Crm__V1__LeadReceived lead = s_lead ();
     char full[512];
     lead_new_lead_text (full, sizeof full, 42, &lead);

@@ -194,10 +194,8 @@ static void
 test_text_that_is_not_utf8_is_refused (void **state)
 {
     (void) state;
-    //  Regression (found by these tests, now fixed): the proto says text is UTF-8 and the notifier
-    //  stores it in PostgreSQL, which refuses invalid UTF-8; protobuf-c does
-    //  not check it on unpack, and neither does notification_validate, so
-    //  such a request fails at the insert instead of being refused here.
+    //  protobuf-c does not check UTF-8 on unpack; PostgreSQL would refuse
+    //  the text at the insert, so it is refused here instead.
     Crm__V1__NotificationRequested request = s_request ();
     request.text = "Новый лид \xd0";
     s_expect_refused (&request, "text");
