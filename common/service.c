@@ -90,6 +90,7 @@ struct service_t {
     int64_t started_ms;
     int64_t next_heartbeat;
     int64_t next_prune;
+    int64_t next_ping;
     int64_t next_reconnect;
     int reconnect_backoff;
 };
@@ -677,7 +678,8 @@ s_dead_letter_work (service_t *self, work_t *w, const char *reason)
 static service_rc_t
 s_dispatch (service_t *self, work_t *w)
 {
-    w->reason[0] = 0;
+    if (w->kind != WORK_BAD)    // a bad message's reason was set when it was read
+        w->reason[0] = 0;
     service_rc_t rc = SERVICE_OK;
     if (w->kind == WORK_EVENT) {
         int h = -1;
@@ -915,6 +917,12 @@ service_run (service_t *self)
         bool up = db_is_up (self->db);
         if (!up)
             s_reconnect (self, now);
+        else if (now >= self->next_ping) {
+            //  An idle connection learns of a dead server only when used:
+            //  ask once a heartbeat, so Status and reconnects are prompt.
+            db_exec (self->db, NULL, "SELECT 1", 0, NULL, NULL, NULL);
+            self->next_ping = now + self->cfg.heartbeat_ms;
+        }
         up = db_is_up (self->db);
         if (now >= self->next_heartbeat) {
             outbox_heartbeat (self->outbox, self->pub);
@@ -948,7 +956,10 @@ service_run (service_t *self)
         if (up && self->tick) {
             //  Due times are wall-clock instants: compare with the clock as
             //  read now, and never sleep long on one reading of it.
-            int64_t until = self->wake (self, self->tick_arg) - clock_now_ms ();
+            //  (wake may be any int64_t, e.g. INT64_MIN for "at once":
+            //  compare before subtracting, which could overflow.)
+            int64_t wake = self->wake (self, self->tick_arg), wall = clock_now_ms ();
+            int64_t until = wake <= wall ? 0 : wake - wall;
             if (until > SERVICE_TICK_MAX_SLEEP_MS)
                 until = SERVICE_TICK_MAX_SLEEP_MS;
             if (until < timeout)

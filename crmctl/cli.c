@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,10 +70,14 @@ cli_parse_long (const char *text, long min, long max, long *out)
 client_t *
 cli_client (const char *command, const char *service)
 {
-    char endpoint[256];
+    char endpoint[256], upper[32];
     if (config_peer_endpoint (service, CONFIG_CMD, endpoint, sizeof endpoint)) {
-        cli_error (command, "cannot find the %s service: check CRM_%s_PORT and CRM_%s_HOST", service, service,
-                   service);
+        size_t i = 0;
+        for (; service[i] && i < sizeof upper - 1; i++)
+            upper[i] = (char) toupper ((unsigned char) service[i]);
+        upper[i] = 0;
+        cli_error (command, "cannot find the %s service: check CRM_%s_PORT and CRM_%s_HOST", service, upper,
+                   upper);
         return NULL;
     }
     client_t *client = client_new (endpoint);

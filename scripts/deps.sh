@@ -13,7 +13,7 @@ PKGS=(
   libpq-dev postgresql-15 postgresql-client-15
   libcmocka-dev
   python3 python3-zmq python3-protobuf protobuf-compiler
-  faketime procps
+  faketime procps tzdata clang-format
 )
 
 missing=()

@@ -31,7 +31,7 @@ CREATE TABLE consumer_offset (
 CREATE TABLE dead_letter (
     id bigserial PRIMARY KEY,
     received_at timestamptz NOT NULL DEFAULT now(),
-    source text NOT NULL,        -- service, or "intake" / "command"
+    source text NOT NULL,        -- a source service, a reader ("intake") or "tick"
     sequence bigint,             -- NULL when the envelope itself was unreadable
     type text NOT NULL DEFAULT '',
     reason text NOT NULL,

@@ -157,7 +157,8 @@ main (void)
     zsock_t *intake = NULL;
     leads_t leads;
 
-    log_init ("leads");
+    if (log_init ("leads"))
+        log_warn ("CRM_LOG_LEVEL is not debug, info, warn or error; using info", NULL);
     if (config_load (&cfg, "leads", err, sizeof err)) {
         log_error ("bad configuration", "error", err, NULL);
         return 2;

@@ -92,7 +92,8 @@ main (void)
     db_t *db = NULL;
     notifier_t notifier = {0};
 
-    log_init ("notifier");
+    if (log_init ("notifier"))
+        log_warn ("CRM_LOG_LEVEL is not debug, info, warn or error; using info", NULL);
     if (config_load (&cfg, "notifier", err, sizeof err)) {
         log_error ("bad configuration", "error", err, NULL);
         return 2;

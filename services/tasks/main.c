@@ -19,7 +19,8 @@ main (void)
     db_t *db = NULL;
     service_t *svc = NULL;
 
-    log_init ("tasks");
+    if (log_init ("tasks"))
+        log_warn ("CRM_LOG_LEVEL is not debug, info, warn or error; using info", NULL);
     if (config_load (&cfg, "tasks", err, sizeof err)) {
         log_error ("bad configuration", "error", err, NULL);
         return 2;

@@ -193,7 +193,8 @@ main (void)
     db_t *db = NULL;
     timer_service_t timer = {.next_due_ms = INT64_MIN};
 
-    log_init ("timer");
+    if (log_init ("timer"))
+        log_warn ("CRM_LOG_LEVEL is not debug, info, warn or error; using info", NULL);
     if (config_load (&cfg, "timer", err, sizeof err)) {
         log_error ("bad configuration", "error", err, NULL);
         return 2;
