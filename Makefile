@@ -30,7 +30,7 @@ BINS     := $(foreach s,$(SERVICES),$(BIN)/crm-$(s)) $(BIN)/crmctl $(BIN)/crm-lo
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit bench-bus clean format deps
+.PHONY: all run test unit bench-bus bench-timer clean format deps
 # Generated sources are kept: they are inputs of every object.
 .SECONDARY: $(PB_C) $(PB_H)
 all: $(BINS) $(UNITS)
@@ -84,6 +84,9 @@ $(BIN)/crm-loadgen: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/loadgen*.c)) $(
 $(BIN)/crm-benchbus: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchbus*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BIN)/crm-benchtimer: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchtimer*.c)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- unit tests (cmocka), one binary per tests/unit/test_*.c; may link a
 # service's pure modules, named in the test's first line: // uses: path.c ...
@@ -104,6 +107,10 @@ test: deps
 bench-bus: deps
 	@$(MAKE) --no-print-directory MODE=release all $(BIN)/crm-benchbus
 	@bench/bench-bus.sh
+
+bench-timer: deps
+	@$(MAKE) --no-print-directory MODE=release all $(BIN)/crm-benchtimer
+	@bench/bench-timer.sh
 
 format:
 	clang-format -i common/*.[ch] services/*/*.[ch] crmctl/*.[ch] bench/*.[ch] tests/unit/*.c
