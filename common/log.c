@@ -35,28 +35,38 @@ log_json_escape (char *dst, size_t size, const char *src)
     size_t n = 0;
     if (size == 0)
         return 0;
-    for (const unsigned char *p = (const unsigned char *) src; *p; p++) {
+    const char *p = src;
+    while (*p) {
         char tmp[8];
         const char *out = tmp;
-        size_t len = 1;
-        switch (*p) {
+        size_t len = 1, step = 1;
+        unsigned char c = (unsigned char) *p;
+        switch (c) {
             case '"':  out = "\\\""; len = 2; break;
             case '\\': out = "\\\\"; len = 2; break;
             case '\n': out = "\\n"; len = 2; break;
             case '\r': out = "\\r"; len = 2; break;
             case '\t': out = "\\t"; len = 2; break;
             default:
-                if (*p < 0x20)
-                    len = (size_t) snprintf (tmp, sizeof tmp, "\\u%04x", *p);
-                else
-                    tmp[0] = (char) *p;
+                if (c < 0x20)
+                    len = (size_t) snprintf (tmp, sizeof tmp, "\\u%04x", c);
+                else if (c < 0x80)
+                    tmp[0] = (char) c;
+                else if ((step = utf8_char (p)) > 0) {
+                    out = p;
+                    len = step;
+                }
+                else {      // bytes from the wire that are not UTF-8: U+FFFD
+                    out = "\\ufffd";
+                    len = 6;
+                    step = 1;
+                }
         }
-        if (n + len >= size) {
-            n = utf8_boundary (dst, n);     // never leave half a character
+        if (n + len >= size)
             break;
-        }
         memcpy (dst + n, out, len);
         n += len;
+        p += step;
     }
     dst[n] = 0;
     return n;

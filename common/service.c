@@ -4,6 +4,7 @@
 #include "consumer.h"
 #include "log.h"
 #include "outbox.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -447,6 +448,20 @@ s_find_command (service_t *self, const char *type)
     return -1;
 }
 
+//  Names the command's strings that are not UTF-8 (protobuf-c does not
+//  check); true if any.
+static bool
+s_not_utf8 (const Crm__V1__Command *cmd, const char **bad, size_t *n_bad)
+{
+    if (!utf8_valid (cmd->type))
+        bad[(*n_bad)++] = "type";
+    if (!utf8_valid (cmd->command_id))
+        bad[(*n_bad)++] = "command_id";
+    if (!utf8_valid (cmd->sender))
+        bad[(*n_bad)++] = "sender";
+    return *n_bad > 0;
+}
+
 static void
 s_read_command (service_t *self)
 {
@@ -456,12 +471,16 @@ s_read_command (service_t *self)
     zframe_t *body = s_pop_back (routing);
     service_reply_t reply = {0};
     Crm__V1__Command *cmd = NULL;
+    const char *bad[3];
+    size_t n_bad = 0;
     if (!body || zmsg_size (routing) == 0)
         service_reply_error (&reply, "MALFORMED", "a command is [identity][Command]", NULL, 0);
     else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
         service_reply_error (&reply, "TOO_LARGE", "command exceeds CRM_MAX_MESSAGE_BYTES", NULL, 0);
     else if (!(cmd = crm__v1__command__unpack (NULL, zframe_size (body), zframe_data (body))))
         service_reply_error (&reply, "MALFORMED", "not a crm.v1.Command protobuf", NULL, 0);
+    else if (s_not_utf8 (cmd, bad, &n_bad))
+        service_reply_error (&reply, "MALFORMED", "command strings must be UTF-8", bad, n_bad);
     else if (!*cmd->type || s_find_command (self, cmd->type) < 0)
         service_reply_error (&reply, "UNKNOWN_COMMAND", "no such command", (const char *[]) {"type"}, 1);
     zframe_destroy (&body);
@@ -469,7 +488,7 @@ s_read_command (service_t *self)
         log_warn ("command refused", "code", reply.code, "type", cmd ? cmd->type : NULL,
                   "command_id", cmd ? cmd->command_id : NULL, NULL);
         if (zmsg_size (routing) > 0)
-            s_send_reply (self, &routing, cmd ? cmd->command_id : "", &reply);
+            s_send_reply (self, &routing, cmd ? utf8_scrub (cmd->command_id) : "", &reply);
         zmsg_destroy (&routing);
         crm__v1__command__free_unpacked (cmd, NULL);
         s_reply_reset (&reply);
@@ -641,10 +660,16 @@ static service_rc_t
 s_dead_letter (service_t *self, const char *source, const uint64_t *sequence, const char *type,
                const char *reason, const void *payload, size_t len)
 {
-    char seq[24];
+    //  What failed may be the very bytes we are about to store: keep the
+    //  text columns valid UTF-8, the raw bytes go into payload as they are.
+    char seq[24], clean_type[96], clean_reason[512];
     if (sequence)
         snprintf (seq, sizeof seq, "%" PRIu64, *sequence);
-    const char *params[] = {source, sequence ? seq : NULL, type ? type : "", reason, payload};
+    snprintf (clean_type, sizeof clean_type, "%s", type ? type : "");
+    snprintf (clean_reason, sizeof clean_reason, "%s", reason);
+    utf8_scrub (clean_type);
+    utf8_scrub (clean_reason);
+    const char *params[] = {source, sequence ? seq : NULL, clean_type, clean_reason, payload};
     int lengths[] = {0, 0, 0, 0, (int) len};
     int formats[] = {0, 0, 0, 0, 1};
     db_rc_t rc = db_exec (self->db, NULL,
@@ -681,7 +706,13 @@ s_dispatch (service_t *self, work_t *w)
     if (w->kind != WORK_BAD)    // a bad message's reason was set when it was read
         w->reason[0] = 0;
     service_rc_t rc = SERVICE_OK;
-    if (w->kind == WORK_EVENT) {
+    if (w->kind == WORK_EVENT && !(utf8_valid (w->event->type) && utf8_valid (w->event->event_id)
+                                   && utf8_valid (w->event->correlation_id)
+                                   && utf8_valid (w->event->causation_id))) {
+        snprintf (w->reason, sizeof w->reason, "envelope strings (type, ids) are not UTF-8");
+        rc = SERVICE_REJECT;
+    }
+    else if (w->kind == WORK_EVENT) {
         int h = -1;
         for (int i = 0; i < self->event_count && h < 0; i++)
             if (strcmp (self->events[i].type, w->event->type) == 0)
@@ -735,10 +766,18 @@ s_isolate (service_t *self, work_t *w)
     if (rc == SERVICE_OK && w->kind == WORK_COMMAND) {
         s_reply_reset (&w->reply);
         service_reply_error (&w->reply, "INTERNAL", "the command failed; see the log", NULL, 0);
+        return rc;
     }
-    else if (rc == SERVICE_OK) {
+    if (rc == SERVICE_OK) {
         self->dead_letters++;
         rc = s_dead_letter_work (self, w, reason);
+    }
+    if (rc == SERVICE_FAIL) {
+        //  Even the dead letter would not go in. Never move past an item
+        //  without a record of it: stop here and try again later.
+        log_error ("cannot record a dead letter; will retry", "error", db_error (self->db), NULL);
+        self->dead_letters--;
+        rc = SERVICE_RETRY;
     }
     return rc;
 }
@@ -939,6 +978,11 @@ service_run (service_t *self)
 
         //  While the database is away only commands are read (to answer
         //  Status and "unavailable"); everything else waits in its queue.
+        //  Readers' pending socket commands are still processed (asking
+        //  ZMQ_EVENTS does it), so a publisher that connects now is sent our
+        //  subscription and its messages queue up instead of being dropped.
+        for (int i = 0; !up && i < self->reader_count; i++)
+            zsock_events (self->readers[i].sock);
         int n = 0;
         items[n++] = (zmq_pollitem_t) {zsock_resolve (self->cmd), 0, ZMQ_POLLIN, 0};
         if (up) {

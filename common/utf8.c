@@ -1,33 +1,58 @@
 /*  utf8: see utf8.h. */
 #include "utf8.h"
 
+size_t
+utf8_char (const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    unsigned c = p[0];
+    if (c == 0)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    size_t extra;
+    unsigned cp, min;
+    if ((c & 0xE0) == 0xC0)
+        extra = 1, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+        extra = 2, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0)
+        extra = 3, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i <= extra; i++) {
+        if ((p[i] & 0xC0) != 0x80)     // also stops at the NUL
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return extra + 1;
+}
+
 bool
 utf8_valid (const char *s)
 {
-    const unsigned char *p = (const unsigned char *) s;
-    while (*p) {
-        unsigned c = *p++;
-        if (c < 0x80)
-            continue;
-        int extra;
-        unsigned cp, min;
-        if ((c & 0xE0) == 0xC0)
-            extra = 1, cp = c & 0x1F, min = 0x80;
-        else if ((c & 0xF0) == 0xE0)
-            extra = 2, cp = c & 0x0F, min = 0x800;
-        else if ((c & 0xF8) == 0xF0)
-            extra = 3, cp = c & 0x07, min = 0x10000;
-        else
+    while (*s) {
+        size_t n = utf8_char (s);
+        if (n == 0)
             return false;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (*p & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
+        s += n;
     }
     return true;
+}
+
+char *
+utf8_scrub (char *s)
+{
+    for (char *p = s; *p;) {
+        size_t n = utf8_char (p);
+        if (n == 0)
+            *p++ = '?';
+        else
+            p += n;
+    }
+    return s;
 }
 
 size_t

@@ -10,8 +10,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*  Length in bytes (1 to 4) of the well-formed character at s, or 0 if the
+    bytes there are not one (or s is at its NUL). */
+size_t utf8_char (const char *s);
+
 /*  true when the NUL-terminated s is well-formed UTF-8. */
 bool utf8_valid (const char *s);
+
+/*  Replaces, in place, every byte of s that is not part of a well-formed
+    character with '?', so that s can be stored and logged. Returns s. */
+char *utf8_scrub (char *s);
 
 /*  Length of the longest prefix of s[0..len) that ends on a character
     boundary: cutting there never splits a character. */

@@ -9,6 +9,7 @@
 #include "notification.h"
 #include "service.h"
 #include "store.h"
+#include "utf8.h"
 
 typedef struct {
     service_t *svc;
@@ -66,9 +67,9 @@ s_list (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t 
     (void) arg;
     Crm__V1__ListNotifications *query =
         crm__v1__list_notifications__unpack (NULL, cmd->payload.len, cmd->payload.data);
-    if (!query || !*query->recipient) {
+    if (!query || !*query->recipient || !utf8_valid (query->recipient)) {
         service_reply_error (reply, query ? "INVALID_ARGUMENT" : "MALFORMED",
-                             query ? "recipient is required" : "payload is not a crm.v1.ListNotifications",
+                             query ? "recipient is required, in UTF-8" : "payload is not a crm.v1.ListNotifications",
                              (const char *[]) {"recipient"}, query ? 1 : 0);
         crm__v1__list_notifications__free_unpacked (query, NULL);
         return SERVICE_REJECT;

@@ -78,7 +78,7 @@ test_text_that_is_not_utf8_in_a_command_is_refused() {
   local out
   # Command {type: ff fe, command_id: "c1"}
   out=$(bus command "$(service_endpoint leads)" --raw-hex 0a02fffe12026331)
-  assert_eq "$(reply_code "$out")" "UNKNOWN_COMMAND type" "reply to a command whose type is no UTF-8"
+  assert_eq "$(reply_code "$out")" "MALFORMED type" "reply to a command whose type is no UTF-8"
   # SubmitLead {source_system: "a", external_id: "b", name: ff fe}
   out=$(bus command "$(service_endpoint leads)" --type SubmitLead --payload-hex 0a01611201621a02fffe)
   assert_eq "$(reply_code "$out")" "INVALID_ARGUMENT name" "reply to a lead whose name is no UTF-8"
