@@ -9,8 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DB_PREPARED_MAX 64
+
+//  Statements are parsed and planned once per connection: planning costs
+//  Postgres more than running these short statements. Keyed by the SQL
+//  text's address (our statements are literals) and checked by content.
+typedef struct {
+    const char *sql;
+    char name[8];
+} prepared_t;
+
 struct db_t {
     PGconn *conn;
+    prepared_t prepared[DB_PREPARED_MAX];
+    int n_prepared;
     char user[64];
     char password[128];
     char options[96];
@@ -54,6 +66,7 @@ s_connect_once (db_t *self)
 {
     if (self->conn)
         PQfinish (self->conn);
+    self->n_prepared = 0;       // they lived in the old session
     const char *keys[] = {"user", "options", "application_name", "connect_timeout", "password", NULL};
     const char *values[] = {self->user, self->options, self->user, "5", self->password, NULL};
     if (!*self->password)   // no password: let libpq use PGPASSWORD or ~/.pgpass
@@ -130,6 +143,29 @@ s_sqlstate_transient (const char *state)
         || strcmp (state, "40P01") == 0 || strcmp (state, "55P03") == 0;
 }
 
+//  Runs sql as a prepared statement, preparing it on first use.
+static PGresult *
+s_run (db_t *self, const char *sql, int nparams, const char *const *values, const int *lengths,
+       const int *formats)
+{
+    int i = 0;
+    while (i < self->n_prepared
+           && (self->prepared[i].sql != sql || strcmp (self->prepared[i].sql, sql) != 0))
+        i++;
+    if (i == self->n_prepared) {
+        if (i == DB_PREPARED_MAX)   // more statements than we keep: run unprepared
+            return PQexecParams (self->conn, sql, nparams, NULL, values, lengths, formats, 0);
+        snprintf (self->prepared[i].name, sizeof self->prepared[i].name, "s%d", i);
+        PGresult *res = PQprepare (self->conn, self->prepared[i].name, sql, nparams, NULL);
+        if (PQresultStatus (res) != PGRES_COMMAND_OK)
+            return res;             // the caller reports the error
+        PQclear (res);
+        self->prepared[i].sql = sql;
+        self->n_prepared++;
+    }
+    return PQexecPrepared (self->conn, self->prepared[i].name, nparams, values, lengths, formats, 0);
+}
+
 db_rc_t
 db_exec (db_t *self, PGresult **result, const char *sql, int nparams,
          const char *const *values, const int *lengths, const int *formats)
@@ -140,7 +176,7 @@ db_exec (db_t *self, PGresult **result, const char *sql, int nparams,
         snprintf (self->error, sizeof self->error, "database connection is down");
         return DB_TRANSIENT;
     }
-    PGresult *res = PQexecParams (self->conn, sql, nparams, NULL, values, lengths, formats, 0);
+    PGresult *res = s_run (self, sql, nparams, values, lengths, formats);
     ExecStatusType status = PQresultStatus (res);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         if (result)

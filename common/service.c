@@ -92,6 +92,7 @@ struct service_t {
     int64_t next_heartbeat;
     int64_t next_prune;
     int64_t next_ping;
+    int turn;                       // which input is read first this round
     int64_t next_reconnect;
     int reconnect_backoff;
 };
@@ -582,7 +583,12 @@ s_read_replay_reply (service_t *self, int index)
         crm__v1__replay_reply__free_unpacked (reply, NULL);
         return;     // the request stays in flight; it is asked again at its timeout
     }
-    consumer_announce (&src->state, reply->latest_sequence);
+    //  "more": the source stopped at its caps, so go on at once. Otherwise
+    //  the reply reached the source's head as of its reading, and what came
+    //  after is in our live queue: asking again now would fetch it twice
+    //  (a real loss still shows as a gap or in the next heartbeat).
+    if (reply->more || reply->n_events == 0)
+        consumer_announce (&src->state, reply->latest_sequence);
     uint64_t lost = reply->first_sequence ? consumer_skip_to (&src->state, reply->first_sequence) : 0;
     if (lost) {
         char n[24], first[24];
@@ -1026,15 +1032,23 @@ service_run (service_t *self)
         if (up) {
             if (items[1].revents & ZMQ_POLLIN)
                 s_drain (self, self->replay, s_read_replay, 0);
-            for (int i = 0; i < self->source_count; i++) {
-                if (items[2 + 2 * i].revents & ZMQ_POLLIN)
-                    s_drain (self, self->sources[i].sub, s_read_sub, i);
+            //  A batch holds batch_max items and the first busy socket could
+            //  fill it every time: replay replies go first (one message each,
+            //  and what a lagging consumer waits for), and the socket read
+            //  first turns round, so no source or reader starves another.
+            for (int i = 0; i < self->source_count; i++)
                 if (items[3 + 2 * i].revents & ZMQ_POLLIN)
                     s_drain (self, self->sources[i].dealer, s_read_replay_reply, i);
+            int inputs = self->source_count + self->reader_count;
+            self->turn = inputs ? (self->turn + 1) % inputs : 0;
+            for (int k = 0; k < inputs; k++) {
+                int i = (self->turn + k) % inputs;
+                if (i < self->source_count && (items[2 + 2 * i].revents & ZMQ_POLLIN))
+                    s_drain (self, self->sources[i].sub, s_read_sub, i);
+                int r = i - self->source_count;
+                if (r >= 0 && (items[2 + 2 * self->source_count + r].revents & ZMQ_POLLIN))
+                    s_drain (self, self->readers[r].sock, s_read_inbound, r);
             }
-            for (int i = 0; i < self->reader_count; i++)
-                if (items[2 + 2 * self->source_count + i].revents & ZMQ_POLLIN)
-                    s_drain (self, self->readers[i].sock, s_read_inbound, i);
             //  After the requests just read, so that a timer requested
             //  already due fires in this same batch.
             if (self->tick && self->wake (self, self->tick_arg) <= clock_now_ms ())

@@ -15,50 +15,117 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  A lead received in the open batch, waiting for the batch's one insert.
+typedef struct {
+    Crm__V1__LeadReceived *lead;    // owned
+    service_reply_t *reply;         // the command's, or NULL from the intake
+    char causation_id[160];
+} received_t;
 
 typedef struct {
+    service_t *svc;
+    store_t *store;
     char default_responsible[100];
+    received_t *received;
+    size_t count;
+    size_t cap;
 } leads_t;
 
-//  Stores a received lead and, if it is new, emits its events. Shared by
-//  the command endpoint and the intake socket, so both apply one rule.
+//  Takes a valid lead into the batch (owning it); the command endpoint and
+//  the intake share this path, so both apply one rule.
 static service_rc_t
-s_receive (service_t *svc, leads_t *leads, const Crm__V1__LeadReceived *lead, const char *causation_id,
-           uint64_t *lead_id, bool *created)
+s_receive (leads_t *self, Crm__V1__LeadReceived *lead, service_reply_t *reply, const char *causation_id)
 {
-    const char *responsible = *lead->responsible ? lead->responsible : leads->default_responsible;
-    service_rc_t rc = service_rc (store_lead_insert (service_db (svc), lead, responsible, lead_id, created));
-    if (rc || !*created)
-        return rc;
+    if (self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 256;
+        received_t *received = realloc (self->received, cap * sizeof *received);
+        if (!received)
+            return SERVICE_FAIL;
+        self->received = received;
+        self->cap = cap;
+    }
+    if (!*lead->responsible) {
+        free (lead->responsible == protobuf_c_empty_string ? NULL : lead->responsible);
+        lead->responsible = strdup (self->default_responsible);
+        if (!lead->responsible)
+            return SERVICE_FAIL;
+    }
+    if (store_add (self->store, lead, lead->responsible) < 0)
+        return SERVICE_FAIL;
+    received_t *r = &self->received[self->count++];
+    r->lead = lead;
+    r->reply = reply;
+    snprintf (r->causation_id, sizeof r->causation_id, "%s", causation_id);
+    return SERVICE_OK;
+}
 
+//  A new lead: LeadCreated, and a request to notify its responsible.
+static int
+s_created (leads_t *self, const received_t *r, uint64_t lead_id)
+{
     char correlation_id[32], id[24];
-    snprintf (correlation_id, sizeof correlation_id, "lead:%" PRIu64, *lead_id);
-    Crm__V1__LeadReceived stored = *lead;
-    stored.responsible = (char *) responsible;
+    snprintf (correlation_id, sizeof correlation_id, "lead:%" PRIu64, lead_id);
     Crm__V1__LeadCreated event = CRM__V1__LEAD_CREATED__INIT;
-    event.lead_id = *lead_id;
-    event.lead = &stored;
+    event.lead_id = lead_id;
+    event.lead = r->lead;
     event.stage = "new";
-    rc = service_emit (svc, &event.base, correlation_id, causation_id);
-
     char key[64], text[NOTIFICATION_TEXT_MAX];
-    snprintf (key, sizeof key, "lead:%" PRIu64 ":new-lead", *lead_id);
-    lead_new_lead_text (text, sizeof text, *lead_id, &stored);
+    snprintf (key, sizeof key, "lead:%" PRIu64 ":new-lead", lead_id);
+    lead_new_lead_text (text, sizeof text, lead_id, r->lead);
     Crm__V1__NotificationRequested notify = CRM__V1__NOTIFICATION_REQUESTED__INIT;
     notify.request_key = key;
-    notify.recipient = (char *) responsible;
+    notify.recipient = r->lead->responsible;
     notify.text = text;
-    if (rc == SERVICE_OK)
-        rc = service_emit (svc, &notify.base, correlation_id, causation_id);
-    log_info ("lead created", "lead_id", log_u64 (id, *lead_id), "correlation_id", correlation_id,
-              "source_system", lead->source_system, "external_id", lead->external_id, "responsible",
-              responsible, NULL);
+    log_info ("lead created", "lead_id", log_u64 (id, lead_id), "correlation_id", correlation_id,
+              "source_system", r->lead->source_system, "external_id", r->lead->external_id,
+              "responsible", r->lead->responsible, NULL);
+    return service_emit (self->svc, &event.base, correlation_id, r->causation_id)
+        || service_emit (self->svc, &notify.base, correlation_id, r->causation_id);
+}
+
+static int
+s_stored (int index, uint64_t lead_id, bool created, void *arg)
+{
+    leads_t *self = arg;
+    received_t *r = &self->received[index];
+    if (created && s_created (self, r, lead_id))
+        return -1;
+    if (r->reply) {
+        Crm__V1__SubmitLeadReply result = CRM__V1__SUBMIT_LEAD_REPLY__INIT;
+        result.lead_id = lead_id;
+        result.created = created;
+        service_reply_set (r->reply, &result.base);
+    }
+    return 0;
+}
+
+static void
+s_reset (service_t *svc, void *arg)
+{
+    (void) svc;
+    leads_t *self = arg;
+    for (size_t i = 0; i < self->count; i++)
+        crm__v1__lead_received__free_unpacked (self->received[i].lead, NULL);
+    self->count = 0;
+    store_reset (self->store);
+}
+
+static service_rc_t
+s_flush (service_t *svc, void *arg)
+{
+    leads_t *self = arg;
+    service_rc_t rc = service_rc (store_flush (self->store, service_db (svc), s_stored, self));
+    s_reset (svc, self);
     return rc;
 }
 
 static service_rc_t
 s_submit_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
 {
+    (void) svc;
     Crm__V1__LeadReceived *lead =
         crm__v1__lead_received__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!lead) {
@@ -68,21 +135,17 @@ s_submit_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_r
     const char *fields[LEAD_MAX_INVALID] = {0};
     char message[256];
     int invalid = lead_validate (lead, fields, message, sizeof message);
-    service_rc_t rc = SERVICE_REJECT;
     if (invalid) {
         log_warn ("lead refused", "command_id", cmd->command_id, "error", message, NULL);
         service_reply_error (reply, "INVALID_ARGUMENT", message, fields,
                              invalid < LEAD_MAX_INVALID ? (size_t) invalid : LEAD_MAX_INVALID);
+        crm__v1__lead_received__free_unpacked (lead, NULL);
+        return SERVICE_REJECT;
     }
-    else {
-        Crm__V1__SubmitLeadReply result = CRM__V1__SUBMIT_LEAD_REPLY__INIT;
-        bool created = false;
-        rc = s_receive (svc, arg, lead, cmd->command_id, &result.lead_id, &created);
-        result.created = created;
-        if (rc == SERVICE_OK)
-            service_reply_set (reply, &result.base);
-    }
-    crm__v1__lead_received__free_unpacked (lead, NULL);
+    //  The reply is set when the batch's insert has run (s_stored).
+    service_rc_t rc = s_receive (arg, lead, reply, cmd->command_id);
+    if (rc)
+        crm__v1__lead_received__free_unpacked (lead, NULL);
     return rc;
 }
 
@@ -91,6 +154,7 @@ s_submit_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_r
 static service_rc_t
 s_intake (service_t *svc, zmsg_t *msg, void *arg, char *reason, size_t reason_size)
 {
+    (void) svc;
     zframe_t *topic = zmsg_first (msg);
     zframe_t *body = zmsg_next (msg);
     if (zmsg_size (msg) != 2 || !zframe_streq (topic, "LeadReceived")) {
@@ -104,15 +168,15 @@ s_intake (service_t *svc, zmsg_t *msg, void *arg, char *reason, size_t reason_si
         return SERVICE_REJECT;
     }
     const char *fields[LEAD_MAX_INVALID];
-    service_rc_t rc = SERVICE_REJECT;
-    if (lead_validate (lead, fields, reason, reason_size) == 0) {
-        uint64_t lead_id;
-        bool created;
-        char causation[160];
-        snprintf (causation, sizeof causation, "intake:%.60s:%.90s", lead->source_system, lead->external_id);
-        rc = s_receive (svc, arg, lead, causation, &lead_id, &created);
+    if (lead_validate (lead, fields, reason, reason_size)) {
+        crm__v1__lead_received__free_unpacked (lead, NULL);
+        return SERVICE_REJECT;
     }
-    crm__v1__lead_received__free_unpacked (lead, NULL);
+    char causation[160];
+    snprintf (causation, sizeof causation, "intake:%.60s:%.90s", lead->source_system, lead->external_id);
+    service_rc_t rc = s_receive (arg, lead, NULL, causation);
+    if (rc)
+        crm__v1__lead_received__free_unpacked (lead, NULL);
     return rc;
 }
 
@@ -155,7 +219,7 @@ main (void)
     db_t *db = NULL;
     service_t *svc = NULL;
     zsock_t *intake = NULL;
-    leads_t leads;
+    leads_t leads = {0};
 
     if (log_init ("leads"))
         log_warn ("CRM_LOG_LEVEL is not debug, info, warn or error; using info", NULL);
@@ -170,12 +234,14 @@ main (void)
     if (!db || db_connect (db, -1) || db_migrate (db, cfg.service, leads_migrations, leads_migrations_count))
         goto cleanup;
 
-    svc = service_new (&cfg, &db);
-    if (!svc || !(intake = s_intake_socket (&cfg)))
+    leads.store = store_new ();
+    leads.svc = svc = service_new (&cfg, &db);
+    if (!leads.store || !svc || !(intake = s_intake_socket (&cfg)))
         goto cleanup;
     service_add_reader (svc, intake, "intake", s_intake, &leads);
     intake = NULL;
     service_on_command (svc, "SubmitLead", s_submit_lead, &leads, true);
+    service_on_batch (svc, s_flush, NULL, s_reset, &leads);
 
     if (service_start (svc) == 0)
         rc = service_run (svc);
@@ -183,6 +249,10 @@ main (void)
 cleanup:
     zsock_destroy (&intake);
     service_destroy (&svc);
+    if (leads.store)
+        s_reset (NULL, &leads);
+    store_destroy (&leads.store);
+    free (leads.received);
     db_destroy (&db);
     return rc;
 }

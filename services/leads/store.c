@@ -1,31 +1,98 @@
 /*  store: see store.h. */
 #include "store.h"
+#include "sqlarray.h"
 
 #include <stdlib.h>
 
-db_rc_t
-store_lead_insert (db_t *db, const Crm__V1__LeadReceived *lead, const char *responsible,
-                   uint64_t *lead_id, bool *created)
+enum { SOURCE_SYSTEM, EXTERNAL_ID, NAME, PHONE, EMAIL, COMPANY, COMMENT, RESPONSIBLE, COLUMNS };
+
+struct store_t {
+    sqlarray_t *columns[COLUMNS];
+    int count;
+};
+
+store_t *
+store_new (void)
 {
-    const char *params[] = {lead->source_system, lead->external_id, lead->name, lead->phone,
-                            lead->email, lead->company, lead->comment, responsible};
+    store_t *self = calloc (1, sizeof *self);
+    for (int i = 0; self && i < COLUMNS; i++)
+        if (!(self->columns[i] = sqlarray_new ()))
+            store_destroy (&self);
+    return self;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    for (int i = 0; i < COLUMNS; i++)
+        sqlarray_destroy (&(*self_p)->columns[i]);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int
+store_add (store_t *self, const Crm__V1__LeadReceived *lead, const char *responsible)
+{
+    const char *values[COLUMNS] = {lead->source_system, lead->external_id, lead->name, lead->phone,
+                                   lead->email, lead->company, lead->comment, responsible};
+    int err = 0;
+    for (int i = 0; i < COLUMNS; i++)
+        err |= sqlarray_text (self->columns[i], values[i]);
+    return err ? -1 : self->count++;
+}
+
+int
+store_count (const store_t *self)
+{
+    return self->count;
+}
+
+void
+store_reset (store_t *self)
+{
+    for (int i = 0; i < COLUMNS; i++)
+        sqlarray_reset (self->columns[i]);
+    self->count = 0;
+}
+
+db_rc_t
+store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg)
+{
+    if (self->count == 0)
+        return DB_OK;
+    const char *params[COLUMNS];
+    for (int i = 0; i < COLUMNS; i++)
+        params[i] = sqlarray_str (self->columns[i]);
     PGresult *res;
+    //  One statement for the batch. The CTE's insert is not visible to the
+    //  outer join on lead, so a new lead's id comes from "ins"; a known one's
+    //  from "lead"; and only the first of a pair repeated in the batch is
+    //  the one that created it.
     db_rc_t rc = db_exec (db, &res,
-                          "INSERT INTO lead (source_system, external_id, name, phone, email, company,"
-                          " comment, responsible) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                          " ON CONFLICT (source_system, external_id) DO NOTHING RETURNING id",
-                          8, params, NULL, NULL);
+                          "WITH input AS (SELECT u.*, row_number () OVER"
+                          "  (PARTITION BY u.source_system, u.external_id ORDER BY u.ord) AS nth"
+                          "  FROM unnest ($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+                          "  $6::text[], $7::text[], $8::text[]) WITH ORDINALITY"
+                          "  AS u (source_system, external_id, name, phone, email, company, comment,"
+                          "  responsible, ord)),"
+                          " ins AS (INSERT INTO lead (source_system, external_id, name, phone, email,"
+                          "  company, comment, responsible) SELECT source_system, external_id, name,"
+                          "  phone, email, company, comment, responsible FROM input WHERE nth = 1"
+                          "  ORDER BY ord ON CONFLICT (source_system, external_id) DO NOTHING"
+                          "  RETURNING id, source_system, external_id)"
+                          " SELECT coalesce (ins.id, lead.id), ins.id IS NOT NULL AND input.nth = 1"
+                          " FROM input LEFT JOIN ins USING (source_system, external_id)"
+                          " LEFT JOIN lead USING (source_system, external_id) ORDER BY input.ord",
+                          COLUMNS, params, NULL, NULL);
+    int count = self->count;
+    store_reset (self);
     if (rc)
         return rc;
-    *created = PQntuples (res) == 1;
-    if (!*created) {
-        PQclear (res);
-        rc = db_exec (db, &res, "SELECT id FROM lead WHERE source_system = $1 AND external_id = $2", 2,
-                      params, NULL, NULL);
-        if (rc)
-            return rc;
-    }
-    *lead_id = PQntuples (res) ? strtoull (PQgetvalue (res, 0, 0), NULL, 10) : 0;
+    for (int i = 0; i < PQntuples (res) && i < count && rc == DB_OK; i++)
+        if (fn (i, strtoull (PQgetvalue (res, i, 0), NULL, 10), *PQgetvalue (res, i, 1) == 't', arg))
+            rc = DB_PERMANENT;
     PQclear (res);
-    return DB_OK;
+    return rc;
 }
