@@ -67,9 +67,10 @@ store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg)
         params[i] = sqlarray_str (self->columns[i]);
     PGresult *res;
     //  One statement for the batch. The CTE's insert is not visible to the
-    //  outer join on lead, so a new lead's id comes from "ins"; a known one's
-    //  from "lead"; and only the first of a pair repeated in the batch is
-    //  the one that created it.
+    //  rest of the statement, so a new lead's id comes from "ins" and a known
+    //  one's from its unique index (a lookup per row: a join would let the
+    //  generic plan scan the whole table); only the first of a pair repeated
+    //  in the batch is the one that created it.
     db_rc_t rc = db_exec (db, &res,
                           "WITH input AS (SELECT u.*, row_number () OVER"
                           "  (PARTITION BY u.source_system, u.external_id ORDER BY u.ord) AS nth"
@@ -82,9 +83,10 @@ store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg)
                           "  phone, email, company, comment, responsible FROM input WHERE nth = 1"
                           "  ORDER BY ord ON CONFLICT (source_system, external_id) DO NOTHING"
                           "  RETURNING id, source_system, external_id)"
-                          " SELECT coalesce (ins.id, lead.id), ins.id IS NOT NULL AND input.nth = 1"
-                          " FROM input LEFT JOIN ins USING (source_system, external_id)"
-                          " LEFT JOIN lead USING (source_system, external_id) ORDER BY input.ord",
+                          " SELECT coalesce (ins.id, (SELECT id FROM lead WHERE lead.source_system"
+                          "  = input.source_system AND lead.external_id = input.external_id)),"
+                          "  ins.id IS NOT NULL AND input.nth = 1"
+                          " FROM input LEFT JOIN ins USING (source_system, external_id) ORDER BY input.ord",
                           COLUMNS, params, NULL, NULL);
     int count = self->count;
     store_reset (self);
