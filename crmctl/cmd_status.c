@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 
+#include <float.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,9 +17,11 @@ const char cmd_status_usage[] =
     "  crmctl status [--json] [--timeout MS]\n"
     "      Asks every service for its status, all at once, waiting up to --timeout\n"
     "      ms (default 1000): up/down, database, pid, last sequence published,\n"
-    "      dead letters, and per source consumed 'applied/latest (lag N)'.\n"
-    "      --json prints one JSON object per service per line. Exits 1 unless all\n"
-    "      five services answered.\n";
+    "      dead letters, and per source consumed 'applied/latest (lag N)'; under\n"
+    "      a service's row, its own figures as name=value (e.g. the timer's\n"
+    "      timers_pending and lateness_p50_ms/p99/max of the last fired timers).\n"
+    "      --json prints one JSON object per service per line, the figures in\n"
+    "      \"metrics\". Exits 1 unless all five services answered.\n";
 
 static const char *s_names[SERVICES] = {"leads", "deals", "tasks", "notifier", "timer"};
 
@@ -100,6 +103,35 @@ s_ask_all (probe_t *probes, int timeout_ms)
     }
 }
 
+//  Writes a metric's value as a number a person and JSON both read: whole
+//  numbers without a fraction or exponent (a million pending is 1000000),
+//  others with up to 6 significant digits; NaN and infinities as null.
+static const char *
+s_metric_value (double value, char *buf, size_t size)
+{
+    if (value != value || value > DBL_MAX || value < -DBL_MAX)
+        snprintf (buf, size, "null");
+    else if (value > -1e15 && value < 1e15 && value == (double) (long long) value)
+        snprintf (buf, size, "%lld", (long long) value);
+    else
+        snprintf (buf, size, "%.6g", value);
+    return buf;
+}
+
+//  The line under a service's row: its metrics, name=value.
+static void
+s_print_metrics (const Crm__V1__StatusReply *s)
+{
+    if (s->n_metrics == 0)
+        return;
+    printf ("%-9s", "");
+    for (size_t k = 0; k < s->n_metrics; k++) {
+        char value[64];
+        printf (" %s=%s", s->metrics[k]->name, s_metric_value (s->metrics[k]->value, value, sizeof value));
+    }
+    printf ("\n");
+}
+
 static void
 s_print_table (const probe_t *probes)
 {
@@ -119,6 +151,7 @@ s_print_table (const probe_t *probes)
                     src->applied_sequence, src->latest_sequence, src->lag);
         }
         printf ("%s\n", s->n_sources ? "" : "-");
+        s_print_metrics (s);
     }
 }
 
@@ -149,7 +182,14 @@ s_print_json (const probe_t *probes)
                     ",\"lag\":%" PRIu64 "}",
                     k ? "," : "", esc, src->applied_sequence, src->latest_sequence, src->lag);
         }
-        printf ("]}\n");
+        printf ("],\"metrics\":{");
+        for (size_t k = 0; k < s->n_metrics; k++) {
+            char value[64];
+            log_json_escape (esc, sizeof esc, s->metrics[k]->name);
+            printf ("%s\"%s\":%s", k ? "," : "", esc,
+                    s_metric_value (s->metrics[k]->value, value, sizeof value));
+        }
+        printf ("}}\n");
     }
 }
 

@@ -14,6 +14,7 @@
 #include "service.h"
 #include "store.h"
 #include "timer.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -162,7 +163,9 @@ s_metrics (service_t *svc, void *arg, service_metrics_t *metrics)
     service_metric (metrics, "lateness_p50_ms", (double) timer_lateness_percentile (&self->lateness, 50));
     service_metric (metrics, "lateness_p99_ms", (double) timer_lateness_percentile (&self->lateness, 99));
     service_metric (metrics, "lateness_max_ms", (double) timer_lateness_percentile (&self->lateness, 100));
-    service_metric (metrics, "next_due_ms", self->next_due_ms == INT64_MAX ? 0 : (double) self->next_due_ms);
+    //  INT64_MAX: none pending; INT64_MIN: not known yet (looked up at the next tick).
+    bool known = self->next_due_ms != INT64_MAX && self->next_due_ms != INT64_MIN;
+    service_metric (metrics, "next_due_ms", known ? (double) self->next_due_ms : 0);
 }
 
 static service_rc_t
@@ -172,6 +175,12 @@ s_list (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t 
     Crm__V1__ListTimers *query = crm__v1__list_timers__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!query) {
         service_reply_error (reply, "MALFORMED", "payload is not a crm.v1.ListTimers", NULL, 0);
+        return SERVICE_REJECT;
+    }
+    if (!utf8_valid (query->owner) || !utf8_valid (query->key_prefix)) {
+        service_reply_error (reply, "INVALID_ARGUMENT", "owner and key_prefix must be UTF-8",
+                             (const char *[]) {"owner", "key_prefix"}, 2);
+        crm__v1__list_timers__free_unpacked (query, NULL);
         return SERVICE_REJECT;
     }
     Crm__V1__TimerList *list = NULL;
