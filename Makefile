@@ -24,6 +24,8 @@ PB_H     := $(PB_C:.c=.h)
 PB_O     := $(patsubst $(GEN)/%.c,$(BUILD)/gen/%.o,$(PB_C))
 COMMON_O := $(patsubst common/%.c,$(BUILD)/common/%.o,$(wildcard common/*.c))
 LIB      := $(BUILD)/libcrm.a
+# The bus's own tables, embedded for programs that are not services (benches)
+BUS_MIG_O := $(BUILD)/gen/bus_migrations.o
 
 BIN      := $(BUILD)/bin
 BINS     := $(foreach s,$(SERVICES),$(BIN)/crm-$(s)) $(BIN)/crmctl $(BIN)/crm-loadgen
@@ -64,7 +66,11 @@ $(BUILD)/%.o: %.c $(PB_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIB): $(COMMON_O) $(PB_O)
+$(GEN)/bus_migrations.c: $(wildcard common/migrations/*.sql) scripts/embed-sql.sh
+	@mkdir -p $(GEN)
+	scripts/embed-sql.sh bus_migrations $(sort $(wildcard common/migrations/*.sql)) > $@
+
+$(LIB): $(COMMON_O) $(PB_O) $(BUS_MIG_O)
 	ar rcs $@ $^
 
 # ---- services: every .c under services/NAME plus its embedded migrations

@@ -202,7 +202,7 @@ say ""
 say "== bus: outbox -> notifier (INSERT + offset, one transaction) -> NotificationStored seen"
 snap
 line=$(run_timed bus_full "$BIN/crm-benchbus" --count "$BUS_EVENTS" --batch "$BUS_BATCH" \
-         --sql-dir "$ROOT/common/migrations" --label bus_full) || die "bus at full speed failed: $line $(cat "$OUT/bus_full.err")"
+         --label bus_full) || die "bus at full speed failed: $line $(cat "$OUT/bus_full.err")"
 say "$line"
 say "  $(cpu_report "$BUS_EVENTS" "$(client_ticks bus_full)")"
 alive
@@ -212,7 +212,7 @@ HALF=$((BUS_RATE / 2))
 HALF_N=$((HALF * BUS_HALF_S))
 snap
 line=$(run_timed bus_half "$BIN/crm-benchbus" --count "$HALF_N" --batch "$BUS_BATCH" --rate "$HALF" \
-         --sql-dir "$ROOT/common/migrations" --label bus_half) || die "bus at half rate failed: $line $(cat "$OUT/bus_half.err")"
+         --label bus_half) || die "bus at half rate failed: $line $(cat "$OUT/bus_half.err")"
 say "$line"
 say "  $(cpu_report "$HALF_N" "$(client_ticks bus_half)")"
 alive

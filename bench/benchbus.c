@@ -38,7 +38,6 @@
 
 #include <czmq.h>
 #include <getopt.h>
-#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_MIGRATIONS 64
 
 typedef struct {
     long count;           // events to write
@@ -55,7 +53,6 @@ typedef struct {
     long size;            // target size of the encoded Envelope, bytes
     long timeout_s;       // give up this long after the last write
     long ready_s;         // wait at most this long for the notifier
-    const char *sql_dir;  // the bus migrations (common/migrations)
     const char *label;    // printed first on the result line
     bool verbose;         // one line on stderr per replay request served
 } options_t;
@@ -94,7 +91,7 @@ typedef struct {
 
 static const char s_usage[] =
     "usage: crm-benchbus [--count N] [--batch B] [--rate R] [--size BYTES]\n"
-    "                    [--timeout S] [--ready-timeout S] [--sql-dir DIR] [--label L]\n"
+    "                    [--timeout S] [--ready-timeout S] [--label L]\n"
     "                    [--verbose]\n"
     "Writes N (default 300000) NotificationRequested events of about BYTES (default\n"
     "200) encoded into the bench outbox, at most B (default 500) per transaction, at\n"
@@ -149,7 +146,6 @@ s_parse_options (options_t *opt, int argc, char **argv)
                        .size = 200,
                        .timeout_s = 120,
                        .ready_s = 20,
-                       .sql_dir = "common/migrations",
                        .label = "bus"};
     static const struct option options[] = {
         {"count", required_argument, NULL, 'n'},
@@ -158,7 +154,6 @@ s_parse_options (options_t *opt, int argc, char **argv)
         {"size", required_argument, NULL, 's'},
         {"timeout", required_argument, NULL, 't'},
         {"ready-timeout", required_argument, NULL, 'w'},
-        {"sql-dir", required_argument, NULL, 'd'},
         {"label", required_argument, NULL, 'l'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -174,7 +169,6 @@ s_parse_options (options_t *opt, int argc, char **argv)
             case 's': bad = s_long ("size", optarg, 150, 4000, &opt->size); break;
             case 't': bad = s_long ("timeout", optarg, 1, 86400, &opt->timeout_s); break;
             case 'w': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
-            case 'd': opt->sql_dir = optarg; break;
             case 'l': opt->label = optarg; break;
             case 'v': opt->verbose = true; break;
             case 'h': fputs (s_usage, stdout); return -1;
@@ -190,66 +184,16 @@ s_parse_options (options_t *opt, int argc, char **argv)
     return 0;
 }
 
-static char *
-s_read_file (const char *path)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    if (fseek (f, 0, SEEK_END) == 0) {
-        long size = ftell (f);
-        rewind (f);
-        text = size >= 0 ? malloc ((size_t) size + 1) : NULL;
-        if (text && fread (text, 1, (size_t) size, f) != (size_t) size) {
-            free (text);
-            text = NULL;
-        }
-        else if (text)
-            text[size] = 0;
-    }
-    fclose (f);
-    return text;
-}
-
-//  The bench is not a service, so the Makefile embeds no migrations for it:
-//  it reads the bus's own (DIR/NNN_name.sql) at start and applies them with
-//  db_migrate, the same code and bookkeeping the services use.
+//  The bench is not a service: it applies the bus's own tables (embedded in
+//  libcrm as bus_migrations) with the code and bookkeeping services use.
 static int
 s_migrate (bench_t *self)
 {
-    char pattern[1024];
-    snprintf (pattern, sizeof pattern, "%s/[0-9]*.sql", self->opt.sql_dir);
-    glob_t g;
-    if (glob (pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0 || g.gl_pathc > MAX_MIGRATIONS) {
-        fprintf (stderr, "crm-benchbus: no migrations matching %s\n", pattern);
+    if (db_migrate (self->db, "bench", bus_migrations, bus_migrations_count) != DB_OK) {
+        fprintf (stderr, "crm-benchbus: migration failed: %s\n", db_error (self->db));
         return -1;
     }
-    db_migration_t migrations[MAX_MIGRATIONS];
-    char names[MAX_MIGRATIONS][128];
-    int n = 0, rc = 0;
-    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {  // glob sorts by name: NNN order
-        const char *base = strrchr (g.gl_pathv[i], '/');
-        base = base ? base + 1 : g.gl_pathv[i];
-        snprintf (names[n], sizeof names[n], "%.*s", (int) (strlen (base) - 4), base);
-        migrations[n].version = atoi (base);
-        migrations[n].name = names[n];
-        migrations[n].sql = s_read_file (g.gl_pathv[i]);
-        if (!migrations[n].sql) {
-            fprintf (stderr, "crm-benchbus: cannot read %s\n", g.gl_pathv[i]);
-            rc = -1;
-        }
-        else
-            n++;
-    }
-    if (rc == 0 && db_migrate (self->db, "bench", migrations, n) != DB_OK) {
-        fprintf (stderr, "crm-benchbus: migration failed: %s\n", db_error (self->db));
-        rc = -1;
-    }
-    for (int i = 0; i < n; i++)
-        free ((char *) migrations[i].sql);
-    globfree (&g);
-    return rc;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------

@@ -50,7 +50,6 @@
 
 #include <czmq.h>
 #include <getopt.h>
-#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +58,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_MIGRATIONS 64
 #define DAY_MS (86400LL * 1000)
 
 typedef struct {
@@ -72,7 +70,6 @@ typedef struct {
     long timeout_s;       // give up this long after the last due time
     long ready_s;         // wait at most this long for the timer
     bool burst;           // request all measured timers at once (else each lead_ms before due)
-    const char *sql_dir;  // the bus migrations (common/migrations)
     const char *between;  // shell command run between preload and measurement
 } options_t;
 
@@ -108,7 +105,7 @@ typedef struct {
 static const char s_usage[] =
     "usage: crm-benchtimer [--preload N] [--count C] [--spread-ms S] [--lead-ms L]\n"
     "                      [--batch B] [--window W] [--timeout S] [--ready-timeout S]\n"
-    "                      [--burst] [--between CMD] [--sql-dir DIR]\n"
+    "                      [--burst] [--between CMD]\n"
     "Preloads N (default 1000000) timers due 30 days on through the bus, at most W\n"
     "(default 5000) in flight, B (default 1000) per transaction; then requests C\n"
     "(default 10000) timers due evenly over S ms (default 10000) from L ms (default\n"
@@ -167,8 +164,7 @@ s_parse_options (options_t *opt, int argc, char **argv)
                        .window = 5000,
                        .timeout_s = 60,
                        .ready_s = 30,
-                       .burst = false,
-                       .sql_dir = "common/migrations"};
+                       .burst = false};
     static const struct option options[] = {
         {"preload", required_argument, NULL, 'p'},
         {"count", required_argument, NULL, 'n'},
@@ -178,7 +174,6 @@ s_parse_options (options_t *opt, int argc, char **argv)
         {"window", required_argument, NULL, 'w'},
         {"timeout", required_argument, NULL, 't'},
         {"ready-timeout", required_argument, NULL, 'r'},
-        {"sql-dir", required_argument, NULL, 'd'},
         {"between", required_argument, NULL, 'x'},
         {"burst", no_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
@@ -196,7 +191,6 @@ s_parse_options (options_t *opt, int argc, char **argv)
             case 'w': bad = s_long ("window", optarg, 1, 10000000, &opt->window); break;
             case 't': bad = s_long ("timeout", optarg, 1, 86400, &opt->timeout_s); break;
             case 'r': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
-            case 'd': opt->sql_dir = optarg; break;
             case 'x': opt->between = optarg; break;
             case 'B': opt->burst = true; break;
             case 'h': fputs (s_usage, stdout); return -1;
@@ -212,65 +206,16 @@ s_parse_options (options_t *opt, int argc, char **argv)
     return 0;
 }
 
-static char *
-s_read_file (const char *path)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    if (fseek (f, 0, SEEK_END) == 0) {
-        long size = ftell (f);
-        rewind (f);
-        text = size >= 0 ? malloc ((size_t) size + 1) : NULL;
-        if (text && fread (text, 1, (size_t) size, f) != (size_t) size) {
-            free (text);
-            text = NULL;
-        }
-        else if (text)
-            text[size] = 0;
-    }
-    fclose (f);
-    return text;
-}
-
-//  The bench is not a service, so the Makefile embeds no migrations for it:
-//  it applies the bus's own (DIR/NNN_name.sql) with db_migrate.
+//  The bench is not a service: it applies the bus's own tables (embedded in
+//  libcrm as bus_migrations) with the code and bookkeeping services use.
 static int
 s_migrate (bench_t *self)
 {
-    char pattern[1024];
-    snprintf (pattern, sizeof pattern, "%s/[0-9]*.sql", self->opt.sql_dir);
-    glob_t g;
-    if (glob (pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0 || g.gl_pathc > MAX_MIGRATIONS) {
-        fprintf (stderr, "crm-benchtimer: no migrations matching %s\n", pattern);
+    if (db_migrate (self->db, "bench", bus_migrations, bus_migrations_count) != DB_OK) {
+        fprintf (stderr, "crm-benchtimer: migration failed: %s\n", db_error (self->db));
         return -1;
     }
-    db_migration_t migrations[MAX_MIGRATIONS];
-    char names[MAX_MIGRATIONS][128];
-    int n = 0, rc = 0;
-    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
-        const char *base = strrchr (g.gl_pathv[i], '/');
-        base = base ? base + 1 : g.gl_pathv[i];
-        snprintf (names[n], sizeof names[n], "%.*s", (int) (strlen (base) - 4), base);
-        migrations[n].version = atoi (base);
-        migrations[n].name = names[n];
-        migrations[n].sql = s_read_file (g.gl_pathv[i]);
-        if (!migrations[n].sql) {
-            fprintf (stderr, "crm-benchtimer: cannot read %s\n", g.gl_pathv[i]);
-            rc = -1;
-        }
-        else
-            n++;
-    }
-    if (rc == 0 && db_migrate (self->db, "bench", migrations, n) != DB_OK) {
-        fprintf (stderr, "crm-benchtimer: migration failed: %s\n", db_error (self->db));
-        rc = -1;
-    }
-    for (int i = 0; i < n; i++)
-        free ((char *) migrations[i].sql);
-    globfree (&g);
-    return rc;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------

@@ -25,6 +25,11 @@ typedef struct {
     const char *sql;
 } db_migration_t;
 
+/*  The bus's own tables (common/migrations/NNN_name.sql), embedded at build time,
+    for programs that are not services (a service embeds them with its own). */
+extern const db_migration_t bus_migrations[];
+extern const int bus_migrations_count;
+
 /*  Creates a connection handle for user (and password, may be empty: libpq
     then uses PGPASSWORD or ~/.pgpass), whose search_path is schema; host, port and database come from
     libpq's PGHOST, PGPORT and PGDATABASE. Does not connect. Returns NULL on
