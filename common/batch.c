@@ -1,0 +1,539 @@
+/*  batch: see service_private.h. */
+#include "service_private.h"
+#include "clock.h"
+#include "log.h"
+#include "utf8.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+
+//  Every event type a service may see on the bus. A type outside this list
+//  is not from a service of ours (or from a newer version): dead-lettered.
+static const char *s_catalog[] = {
+    "LeadCreated", "NotificationRequested", "NotificationStored",
+    "TimerRequested", "TimerCancelRequested", "TimerFired", NULL,
+};
+
+void
+batch_work_free (work_t *w)
+{
+    crm__v1__envelope__free_unpacked (w->event, NULL);
+    crm__v1__command__free_unpacked (w->command, NULL);
+    zmsg_destroy (&w->msg);
+    for (size_t i = 0; i < w->reply.n_fields; i++)
+        free (w->reply.fields[i]);
+    free (w->reply.payload);
+    memset (w, 0, sizeof *w);
+}
+
+//  --------------------------------------------------------------------------
+//  Collecting work from the sockets
+
+//  Takes the body (last frame) off a message, leaving its routing frames.
+static zframe_t *
+s_pop_back (zmsg_t *msg)
+{
+    zframe_t *last = zmsg_last (msg);
+    if (last)
+        zmsg_remove (msg, last);
+    return last;
+}
+
+work_t *
+batch_push (service_t *self, work_kind_t kind)
+{
+    if (self->nwork == self->work_cap) {
+        size_t cap = self->work_cap ? self->work_cap * 2 : 256;
+        work_t *work = realloc (self->work, cap * sizeof *work);
+        assert (work);
+        self->work = work;
+        self->work_cap = cap;
+    }
+    work_t *w = &self->work[self->nwork++];
+    memset (w, 0, sizeof *w);
+    w->kind = kind;
+    return w;
+}
+
+static void
+s_bad (service_t *self, const char *source, zmsg_t **msg, const char *fmt, ...)
+{
+    work_t *w = batch_push (self, WORK_BAD);
+    snprintf (w->bad_source, sizeof w->bad_source, "%s", source);
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (w->reason, sizeof w->reason, fmt, ap);
+    va_end (ap);
+    w->msg = *msg;
+    *msg = NULL;
+}
+
+static int
+s_find_command (service_t *self, const char *type)
+{
+    for (int i = 0; i < self->command_count; i++)
+        if (strcmp (self->commands[i].type, type) == 0)
+            return i;
+    return -1;
+}
+
+//  Names the command's strings that are not UTF-8 (protobuf-c does not
+//  check); true if any.
+static bool
+s_not_utf8 (const Crm__V1__Command *cmd, const char **bad, size_t *n_bad)
+{
+    if (!utf8_valid (cmd->type))
+        bad[(*n_bad)++] = "type";
+    if (!utf8_valid (cmd->command_id))
+        bad[(*n_bad)++] = "command_id";
+    if (!utf8_valid (cmd->sender))
+        bad[(*n_bad)++] = "sender";
+    return *n_bad > 0;
+}
+
+void
+batch_read_command (service_t *self)
+{
+    zmsg_t *routing = zmsg_recv (self->cmd);
+    if (!routing)
+        return;
+    zframe_t *body = s_pop_back (routing);
+    service_reply_t reply = {0};
+    Crm__V1__Command *cmd = NULL;
+    const char *bad[3];
+    size_t n_bad = 0;
+    if (!body || zmsg_size (routing) == 0)
+        service_reply_error (&reply, "MALFORMED", "a command is [identity][Command]", NULL, 0);
+    else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
+        service_reply_error (&reply, "TOO_LARGE", "command exceeds CRM_MAX_MESSAGE_BYTES", NULL, 0);
+    else if (!(cmd = crm__v1__command__unpack (NULL, zframe_size (body), zframe_data (body))))
+        service_reply_error (&reply, "MALFORMED", "not a crm.v1.Command protobuf", NULL, 0);
+    else if (s_not_utf8 (cmd, bad, &n_bad))
+        service_reply_error (&reply, "MALFORMED", "command strings must be UTF-8", bad, n_bad);
+    else if (!*cmd->type || s_find_command (self, cmd->type) < 0)
+        service_reply_error (&reply, "UNKNOWN_COMMAND", "no such command", (const char *[]) {"type"}, 1);
+    zframe_destroy (&body);
+    if (*reply.code || !cmd) {
+        log_warn ("command refused", "code", reply.code, "type", cmd ? cmd->type : NULL,
+                  "command_id", cmd ? cmd->command_id : NULL, NULL);
+        if (zmsg_size (routing) > 0)
+            service_reply_send (self, &routing, cmd ? utf8_scrub (cmd->command_id) : "", &reply);
+        zmsg_destroy (&routing);
+        crm__v1__command__free_unpacked (cmd, NULL);
+        service_reply_reset (&reply);
+        return;
+    }
+    int h = s_find_command (self, cmd->type);
+    if (!self->commands[h].needs_db) {      // answered at once, from memory
+        self->commands[h].fn (self, cmd, self->commands[h].arg, &reply);
+        service_reply_send (self, &routing, cmd->command_id, &reply);
+        crm__v1__command__free_unpacked (cmd, NULL);
+        service_reply_reset (&reply);
+        return;
+    }
+    work_t *w = batch_push (self, WORK_COMMAND);
+    w->command = cmd;
+    w->msg = routing;
+}
+
+static void
+s_offer (service_t *self, int index, Crm__V1__Envelope *env)
+{
+    source_t *src = &self->sources[index];
+    consumer_verdict_t verdict = consumer_offer (&src->state, env->sequence);
+    if (verdict == CONSUMER_ACCEPT) {
+        work_t *w = batch_push (self, WORK_EVENT);
+        w->index = index;
+        w->event = env;
+        return;
+    }
+    if (verdict == CONSUMER_GAP) {
+        char seq[24], acc[24];
+        log_debug ("gap in sequence", "source", src->state.source, "sequence",
+                   log_u64 (seq, env->sequence), "accepted", log_u64 (acc, src->state.accepted), NULL);
+    }
+    crm__v1__envelope__free_unpacked (env, NULL);
+}
+
+void
+batch_read_sub (service_t *self, int index)
+{
+    source_t *src = &self->sources[index];
+    zmsg_t *msg = zmsg_recv (src->sub);
+    if (!msg)
+        return;
+    char *topic = zmsg_popstr (msg);
+    zframe_t *body = zmsg_first (msg);
+    size_t prefix = strlen (src->state.source);
+    if (topic && body && zmsg_size (msg) == 1 && strcmp (topic + prefix, ".Heartbeat") == 0) {
+        Crm__V1__Heartbeat *hb =
+            crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
+        if (hb && strcmp (hb->source, src->state.source) == 0)
+            consumer_announce (&src->state, hb->latest_sequence);
+        else
+            s_bad (self, src->state.source, &msg, "malformed heartbeat");
+        crm__v1__heartbeat__free_unpacked (hb, NULL);
+    }
+    else if (!topic || !body || zmsg_size (msg) != 1)
+        s_bad (self, src->state.source, &msg, "not a [topic][Envelope] message");
+    else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
+        s_bad (self, src->state.source, &msg, "event exceeds CRM_MAX_MESSAGE_BYTES");
+    else {
+        Crm__V1__Envelope *env =
+            crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
+        if (!env)
+            s_bad (self, src->state.source, &msg, "undecodable envelope on topic %.64s", topic);
+        else if (strcmp (env->source, src->state.source) != 0 || env->sequence == 0) {
+            s_bad (self, src->state.source, &msg, "unknown sender '%.32s' or no sequence on %.64s",
+                   env->source, topic);
+            crm__v1__envelope__free_unpacked (env, NULL);
+        }
+        else
+            s_offer (self, index, env);
+    }
+    zstr_free (&topic);
+    zmsg_destroy (&msg);
+}
+
+void
+batch_read_replay_reply (service_t *self, int index)
+{
+    source_t *src = &self->sources[index];
+    zframe_t *frame = zframe_recv (src->dealer);
+    if (!frame)
+        return;
+    Crm__V1__ReplayReply *reply =
+        crm__v1__replay_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
+    zframe_destroy (&frame);
+    if (!reply || *reply->error) {
+        log_warn ("replay refused", "source", src->state.source, "error",
+                  reply ? reply->error : "malformed reply", NULL);
+        crm__v1__replay_reply__free_unpacked (reply, NULL);
+        return;     // the request stays in flight; it is asked again at its timeout
+    }
+    //  "more": the source stopped at its caps, so go on at once. Otherwise
+    //  the reply reached the source's head as of its reading, and what came
+    //  after is in our live queue: asking again now would fetch it twice
+    //  (a real loss still shows as a gap or in the next heartbeat).
+    if (reply->more || reply->n_events == 0)
+        consumer_announce (&src->state, reply->latest_sequence);
+    uint64_t lost = reply->first_sequence ? consumer_skip_to (&src->state, reply->first_sequence) : 0;
+    if (lost) {
+        char n[24], first[24];
+        log_error ("events lost: pruned from the source's outbox before they were applied", "source",
+                   src->state.source, "count", log_u64 (n, lost), "first_retained",
+                   log_u64 (first, reply->first_sequence), NULL);
+        zmsg_t *none = zmsg_new ();
+        s_bad (self, src->state.source, &none, "%" PRIu64 " events before sequence %" PRIu64
+               " were pruned from the source's outbox before they were applied", lost,
+               reply->first_sequence);
+    }
+    for (size_t i = 0; i < reply->n_events; i++) {
+        Crm__V1__Envelope *env =
+            crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
+        if (env && strcmp (env->source, src->state.source) == 0)
+            s_offer (self, index, env);
+        else
+            crm__v1__envelope__free_unpacked (env, NULL);
+    }
+    consumer_replay_done (&src->state);
+    crm__v1__replay_reply__free_unpacked (reply, NULL);
+}
+
+void
+batch_serve_replay (service_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->replay);
+    if (!msg)
+        return;
+    zframe_t *request = s_pop_back (msg);
+    if (request && zmsg_size (msg) > 0) {
+        zframe_t *reply = outbox_replay (self->outbox, self->db, zframe_data (request),
+                                         zframe_size (request));
+        if (reply) {
+            zmsg_append (msg, &reply);
+            zmsg_send (&msg, self->replay);
+        }
+    }
+    zframe_destroy (&request);
+    zmsg_destroy (&msg);
+}
+
+void
+batch_request_replays (service_t *self, int64_t now)
+{
+    for (int i = 0; i < self->source_count; i++) {
+        source_t *src = &self->sources[i];
+        if (!consumer_wants_replay (&src->state, now, self->cfg.replay_timeout_ms))
+            continue;
+        Crm__V1__ReplayRequest req = CRM__V1__REPLAY_REQUEST__INIT;
+        req.from_sequence = src->state.accepted + 1;
+        req.max_count = (uint32_t) self->cfg.batch_max;
+        uint8_t buf[32];
+        size_t len = crm__v1__replay_request__pack (&req, buf);
+        //  With ZMQ_IMMEDIATE an absent source makes this fail at once; the
+        //  request counts as sent all the same and is retried at its timeout.
+        zmq_send (zsock_resolve (src->dealer), buf, len, ZMQ_DONTWAIT);
+        consumer_replay_sent (&src->state, now);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Applying a batch of work in one transaction
+
+static bool
+s_in_catalog (const char *type)
+{
+    for (int i = 0; s_catalog[i]; i++)
+        if (strcmp (s_catalog[i], type) == 0)
+            return true;
+    return false;
+}
+
+static service_rc_t
+s_dead_letter (service_t *self, const char *source, const uint64_t *sequence, const char *type,
+               const char *reason, const void *payload, size_t len)
+{
+    //  What failed may be the very bytes we are about to store: keep the
+    //  text columns valid UTF-8, the raw bytes go into payload as they are.
+    char seq[24], clean_type[96], clean_reason[512];
+    if (sequence)
+        snprintf (seq, sizeof seq, "%" PRIu64, *sequence);
+    snprintf (clean_type, sizeof clean_type, "%s", type ? type : "");
+    snprintf (clean_reason, sizeof clean_reason, "%s", reason);
+    utf8_scrub (clean_type);
+    utf8_scrub (clean_reason);
+    const char *params[] = {source, sequence ? seq : NULL, clean_type, clean_reason, payload};
+    int lengths[] = {0, 0, 0, 0, (int) len};
+    int formats[] = {0, 0, 0, 0, 1};
+    db_rc_t rc = db_exec (self->db, NULL,
+                          "INSERT INTO dead_letter (source, sequence, type, reason, payload)"
+                          " VALUES ($1, $2, $3, $4, $5)",
+                          5, params, lengths, formats);
+    return service_rc (rc);
+}
+
+static service_rc_t
+s_dead_letter_work (service_t *self, work_t *w, const char *reason)
+{
+    if (w->kind == WORK_EVENT) {
+        log_error ("event dead-lettered", "source", w->event->source, "sequence",
+                   log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type,
+                   "event_id", w->event->event_id, "correlation_id", w->event->correlation_id,
+                   "reason", reason, NULL);
+        return s_dead_letter (self, w->event->source, &w->event->sequence, w->event->type, reason,
+                              w->event->payload.data, w->event->payload.len);
+    }
+    const char *source = w->kind == WORK_BAD    ? w->bad_source
+                       : w->kind == WORK_TICK ? "tick"
+                                              : self->readers[w->index].name;
+    zframe_t *last = w->msg ? zmsg_last (w->msg) : NULL;
+    log_error ("message dead-lettered", "source", source, "reason", reason, NULL);
+    return s_dead_letter (self, source, NULL, "", reason, last ? zframe_data (last) : NULL,
+                          last ? zframe_size (last) : 0);
+}
+
+//  Runs one item's handler; a rejected item is dead-lettered here.
+static service_rc_t
+s_dispatch (service_t *self, work_t *w)
+{
+    if (w->kind != WORK_BAD)    // a bad message's reason was set when it was read
+        w->reason[0] = 0;
+    service_rc_t rc = SERVICE_OK;
+    if (w->kind == WORK_EVENT && !(utf8_valid (w->event->type) && utf8_valid (w->event->event_id)
+                                   && utf8_valid (w->event->correlation_id)
+                                   && utf8_valid (w->event->causation_id))) {
+        snprintf (w->reason, sizeof w->reason, "envelope strings (type, ids) are not UTF-8");
+        rc = SERVICE_REJECT;
+    }
+    else if (w->kind == WORK_EVENT) {
+        int h = -1;
+        for (int i = 0; i < self->event_count && h < 0; i++)
+            if (strcmp (self->events[i].type, w->event->type) == 0)
+                h = i;
+        if (h >= 0)
+            rc = self->events[h].fn (self, w->event, self->events[h].arg, w->reason, sizeof w->reason);
+        else if (!s_in_catalog (w->event->type)) {
+            snprintf (w->reason, sizeof w->reason, "unknown event type '%.64s'", w->event->type);
+            rc = SERVICE_REJECT;
+        }
+    }
+    else if (w->kind == WORK_COMMAND) {
+        int h = s_find_command (self, w->command->type);
+        service_reply_reset (&w->reply);
+        rc = self->commands[h].fn (self, w->command, self->commands[h].arg, &w->reply);
+        if (rc == SERVICE_REJECT)
+            rc = SERVICE_OK;    // the reply carries the error
+    }
+    else if (w->kind == WORK_INBOUND)
+        rc = self->readers[w->index].fn (self, w->msg, self->readers[w->index].arg, w->reason,
+                                         sizeof w->reason);
+    else if (w->kind == WORK_TICK)
+        rc = self->tick (self, clock_now_ms (), self->tick_arg);
+    else
+        rc = SERVICE_REJECT;
+    if (rc == SERVICE_REJECT) {
+        self->dead_letters++;
+        rc = s_dead_letter_work (self, w, *w->reason ? w->reason : "rejected");
+    }
+    return rc;
+}
+
+static void
+s_abort (service_t *self)
+{
+    db_rollback (self->db);
+    outbox_discard (self->outbox);
+    if (self->reset)
+        self->reset (self, self->batch_arg);
+}
+
+//  A single item failed on its data: roll it back and, in a transaction of
+//  its own, dead-letter it (or answer its command with an error).
+static service_rc_t
+s_isolate (service_t *self, work_t *w)
+{
+    char reason[512];
+    snprintf (reason, sizeof reason, "handler failed: %s", db_error (self->db));
+    s_abort (self);
+    service_rc_t rc = service_rc (db_begin (self->db));
+    if (rc == SERVICE_OK && w->kind == WORK_COMMAND) {
+        service_reply_reset (&w->reply);
+        service_reply_error (&w->reply, "INTERNAL", "the command failed; see the log", NULL, 0);
+        return rc;
+    }
+    if (rc == SERVICE_OK) {
+        self->dead_letters++;
+        rc = s_dead_letter_work (self, w, reason);
+    }
+    if (rc == SERVICE_FAIL) {
+        //  Even the dead letter would not go in. Never move past an item
+        //  without a record of it: stop here and try again later.
+        log_error ("cannot record a dead letter; will retry", "error", db_error (self->db), NULL);
+        self->dead_letters--;
+        rc = SERVICE_RETRY;
+    }
+    return rc;
+}
+
+//  Applies work[from..from+count) in one transaction. Returns SERVICE_OK
+//  (committed), SERVICE_RETRY (database away: rolled back) or SERVICE_FAIL
+//  (some item is at fault: rolled back; apply them one by one to find it).
+static service_rc_t
+s_apply (service_t *self, size_t from, size_t count)
+{
+    uint64_t dead_before = self->dead_letters;
+    for (int i = 0; i < self->source_count; i++)
+        self->sources[i].batch_max_seq = 0;
+    service_rc_t rc = service_rc (db_begin (self->db));
+    for (size_t i = from; rc == SERVICE_OK && i < from + count; i++)
+        rc = s_dispatch (self, &self->work[i]);
+    if (rc == SERVICE_OK && self->flush)
+        rc = self->flush (self, self->batch_arg);
+    if (rc == SERVICE_FAIL && count == 1)
+        rc = s_isolate (self, &self->work[from]);
+    for (size_t i = from; rc == SERVICE_OK && i < from + count; i++)
+        if (self->work[i].kind == WORK_EVENT)
+            self->sources[self->work[i].index].batch_max_seq = self->work[i].event->sequence;
+    for (int i = 0; rc == SERVICE_OK && i < self->source_count; i++) {
+        source_t *src = &self->sources[i];
+        if (!src->batch_max_seq)
+            continue;
+        char seq[24];
+        const char *params[] = {src->state.source, log_u64 (seq, src->batch_max_seq)};
+        rc = service_rc (db_exec (self->db, NULL,
+                                  "INSERT INTO consumer_offset (source, last_sequence) VALUES ($1, $2)"
+                                  " ON CONFLICT (source) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
+                                  2, params, NULL, NULL));
+    }
+    if (rc == SERVICE_OK)
+        rc = service_rc (outbox_write (self->outbox, self->db));
+    if (rc == SERVICE_OK)
+        rc = service_rc (db_commit (self->db));
+    if (rc != SERVICE_OK) {
+        self->dead_letters = dead_before;
+        s_abort (self);
+        return rc;
+    }
+    outbox_publish (self->outbox, self->pub);
+    if (self->committed)
+        self->committed (self, self->batch_arg);
+    for (int i = 0; i < self->source_count; i++)
+        consumer_commit (&self->sources[i].state, self->sources[i].batch_max_seq);
+    for (size_t i = from; i < from + count; i++) {
+        work_t *w = &self->work[i];
+        if (w->kind == WORK_COMMAND)
+            service_reply_send (self, &w->msg, w->command->command_id, &w->reply);
+    }
+    return SERVICE_OK;
+}
+
+//  The database went away mid-batch: answer commands "unavailable" (their
+//  clients retry; commands are idempotent), drop events (they come back by
+//  replay), keep raw inbound messages for after the reconnect.
+static void
+s_unavailable (service_t *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->nwork; i++) {
+        work_t *w = &self->work[i];
+        if (w->kind == WORK_COMMAND) {
+            service_reply_reset (&w->reply);
+            service_reply_error (&w->reply, "UNAVAILABLE", "database unavailable; retry", NULL, 0);
+            service_reply_send (self, &w->msg, w->command->command_id, &w->reply);
+        }
+        if (w->kind == WORK_INBOUND)
+            self->work[kept++] = *w;
+        else
+            batch_work_free (w);
+    }
+    self->nwork = kept;
+    for (int i = 0; i < self->source_count; i++)
+        consumer_rollback (&self->sources[i].state);
+}
+
+void
+batch_process (service_t *self)
+{
+    if (self->nwork == 0)
+        return;
+    service_rc_t rc = db_is_up (self->db) ? s_apply (self, 0, self->nwork) : SERVICE_RETRY;
+    for (size_t i = 0; rc == SERVICE_FAIL && i < self->nwork; i++) {
+        //  Some item is at fault: apply one per transaction to find it.
+        service_rc_t one = s_apply (self, i, 1);
+        if (one == SERVICE_RETRY) {
+            //  Items before i are committed; keep only the rest.
+            for (size_t j = 0; j < i; j++)
+                batch_work_free (&self->work[j]);
+            memmove (self->work, self->work + i, (self->nwork - i) * sizeof *self->work);
+            self->nwork -= i;
+            rc = SERVICE_RETRY;
+        }
+        else if (i == self->nwork - 1)
+            rc = SERVICE_OK;
+    }
+    if (rc == SERVICE_RETRY) {
+        s_unavailable (self);
+        return;
+    }
+    for (size_t i = 0; i < self->nwork; i++)
+        batch_work_free (&self->work[i]);
+    self->nwork = 0;
+}
+
+
+void
+batch_read_inbound (service_t *self, int index)
+{
+    zmsg_t *msg = zmsg_recv (self->readers[index].sock);
+    if (!msg)
+        return;
+    zframe_t *last = zmsg_last (msg);
+    if (last && zframe_size (last) > (size_t) self->cfg.max_message_bytes) {
+        s_bad (self, self->readers[index].name, &msg, "message exceeds CRM_MAX_MESSAGE_BYTES");
+        return;
+    }
+    work_t *w = batch_push (self, WORK_INBOUND);
+    w->index = index;
+    w->msg = msg;
+}

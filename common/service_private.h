@@ -1,0 +1,112 @@
+/*  service_private: what the service runtime's two files share: the
+    service's state and the unit of work. Not for services: they see only
+    service.h. service.c owns the sockets, the loop and the replies;
+    batch.c reads the sockets into a batch and applies it in one
+    transaction.
+*/
+#ifndef CRM_SERVICE_PRIVATE_H
+#define CRM_SERVICE_PRIVATE_H
+
+#include "service.h"
+#include "consumer.h"
+#include "outbox.h"
+
+#define MAX_HANDLERS 32
+#define MAX_READERS 4
+#define MAX_FIELDS 16
+
+struct service_reply_t {
+    char code[32];
+    char message[512];
+    char *fields[MAX_FIELDS];
+    size_t n_fields;
+    char type[64];
+    uint8_t *payload;
+    size_t len;
+};
+
+typedef enum { WORK_EVENT, WORK_COMMAND, WORK_INBOUND, WORK_BAD, WORK_TICK } work_kind_t;
+
+#define MAX_METRICS 16
+struct service_metrics_t {
+    Crm__V1__Metric items[MAX_METRICS];
+    Crm__V1__Metric *ptrs[MAX_METRICS];
+    char names[MAX_METRICS][48];
+    size_t count;
+};
+
+typedef struct {
+    work_kind_t kind;
+    int index;                      // source (EVENT) or reader (INBOUND)
+    Crm__V1__Envelope *event;       // EVENT, owned
+    Crm__V1__Command *command;      // COMMAND, owned
+    zmsg_t *msg;                    // COMMAND: routing frames; INBOUND, BAD: the message
+    service_reply_t reply;          // COMMAND
+    char bad_source[16];            // BAD
+    char reason[256];               // BAD: why; others: filled on rejection
+} work_t;
+
+typedef struct {
+    consumer_t state;
+    zsock_t *sub;
+    zsock_t *dealer;
+    uint64_t batch_max_seq;         // highest sequence in the open transaction
+} source_t;
+
+struct service_t {
+    config_t cfg;
+    db_t *db;
+    outbox_t *outbox;
+    zsock_t *cmd;
+    zsock_t *pub;
+    zsock_t *replay;
+    source_t sources[CONFIG_MAX_SOURCES];
+    int source_count;
+    struct { char type[64]; service_event_fn *fn; void *arg; } events[MAX_HANDLERS];
+    int event_count;
+    struct { char type[64]; service_command_fn *fn; void *arg; bool needs_db; } commands[MAX_HANDLERS];
+    int command_count;
+    struct { zsock_t *sock; char name[16]; service_inbound_fn *fn; void *arg; } readers[MAX_READERS];
+    int reader_count;
+    service_flush_fn *flush;
+    service_reset_fn *committed;
+    service_reset_fn *reset;
+    void *batch_arg;
+    service_wake_fn *wake;
+    service_tick_fn *tick;
+    void *tick_arg;
+    service_metrics_fn *metrics;
+    void *metrics_arg;
+    work_t *work;
+    size_t nwork;
+    size_t work_cap;
+    uint64_t dead_letters;
+    int64_t started_ms;
+    int64_t next_heartbeat;
+    int64_t next_prune;
+    int64_t next_ping;
+    int turn;                       // which input is read first this round
+    int64_t next_reconnect;
+    int reconnect_backoff;
+};
+
+
+//  batch.c: collecting work from the sockets (each reads one message) ...
+void batch_read_command (service_t *self);
+void batch_read_sub (service_t *self, int index);
+void batch_read_replay_reply (service_t *self, int index);
+void batch_read_inbound (service_t *self, int index);
+void batch_serve_replay (service_t *self);
+void batch_request_replays (service_t *self, int64_t now);
+work_t *batch_push (service_t *self, work_kind_t kind);
+void batch_work_free (work_t *w);
+//  ... and applying all of it: one transaction, poison isolated, replies
+//  and events sent after commit.
+void batch_process (service_t *self);
+
+//  service.c: replies to commands.
+void service_reply_reset (service_reply_t *reply);
+void service_reply_send (service_t *self, zmsg_t **routing, const char *command_id,
+                         service_reply_t *reply);
+
+#endif
