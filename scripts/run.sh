@@ -179,7 +179,7 @@ while true; do
   # A service exits 0 only when told to stop (SIGINT/SIGTERM): the terminal's
   # Ctrl-C reaches the services too, and bash may see them go first.
   if ((rc == 0)); then
-    say "crm-$s stopped: stopping the others"
+    say "crm-$s stopped on a signal (Ctrl-C reaches the services too): stopping the others"
     exit 0
   fi
   say "crm-$s exited with status $rc (see $LOGS/$s.log): stopping the others"
