@@ -108,3 +108,19 @@ cli_format_time (int64_t time_ms, char *buf, size_t size)
         snprintf (buf, size, "%lld", (long long) time_ms);
     return buf;
 }
+
+int
+cli_query (const char *command, const char *service, const char *type,
+           const ProtobufCMessage *payload, long timeout_ms, Crm__V1__Reply **reply_p)
+{
+    *reply_p = NULL;
+    client_t *client = cli_client (command, service);
+    if (!client)
+        return -1;
+    int rc = client_call (client, type, payload, (int) timeout_ms, reply_p);
+    if (rc)
+        cli_error (command, "no answer from %s at %s within %ld ms; is crm-%s running?", service,
+                   client_endpoint (client), timeout_ms, service);
+    client_destroy (&client);
+    return rc ? -1 : 0;
+}

@@ -40,6 +40,14 @@ int cli_parse_long (const char *text, long min, long max, long *out);
     caller, or NULL (after printing why on stderr). */
 client_t *cli_client (const char *command, const char *service);
 
+/*  Sends one read-only command of type with payload to service and waits up
+    to timeout_ms (ms) for its reply: one attempt, since the operator can
+    simply run it again. Returns 0 with *reply_p owned by the caller (free
+    with crm__v1__reply__free_unpacked; it may carry an error), or -1 after
+    printing why on stderr (no such service, or no answer in time). */
+int cli_query (const char *command, const char *service, const char *type,
+               const ProtobufCMessage *payload, long timeout_ms, Crm__V1__Reply **reply_p);
+
 /*  Formats time_ms (ms since the epoch, UTC) in the company time zone,
     CRM_TIMEZONE (default Europe/Moscow), as "2026-11-30 14:05 MSK" into buf
     (size bytes). Sets TZ for the process on first use. Returns buf; "-"

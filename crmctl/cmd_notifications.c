@@ -94,22 +94,10 @@ cmd_notifications_run (int argc, char **argv)
         return cli_usage_error (CMD, "--user is required");
     request.limit = (uint32_t) limit;
 
-    int rc = CLI_EXIT_FAIL;
     Crm__V1__Reply *reply = NULL;
-    client_t *client = cli_client (CMD, "notifier");
-    if (!client)
-        goto cleanup;
-    //  One attempt: a read the operator can simply run again, and the
-    //  error says why (e.g. UNAVAILABLE while the database is away).
-    if (client_call (client, "ListNotifications", &request.base, (int) timeout_ms, &reply)) {
-        cli_error (CMD, "no answer from notifier at %s within %ld ms; is crm-notifier running?",
-                   client_endpoint (client), timeout_ms);
-        goto cleanup;
-    }
-    rc = s_print (reply, request.recipient);
-
-cleanup:
+    if (cli_query (CMD, "notifier", "ListNotifications", &request.base, timeout_ms, &reply))
+        return CLI_EXIT_FAIL;
+    int rc = s_print (reply, request.recipient);
     crm__v1__reply__free_unpacked (reply, NULL);
-    client_destroy (&client);
     return rc;
 }

@@ -109,21 +109,10 @@ cmd_timers_run (int argc, char **argv)
         return cli_usage_error (CMD, "unexpected argument '%s'", argv[optind]);
     request.limit = (uint32_t) limit;
 
-    int rc = CLI_EXIT_FAIL;
     Crm__V1__Reply *reply = NULL;
-    client_t *client = cli_client (CMD, "timer");
-    if (!client)
-        goto cleanup;
-    //  One attempt: a read the operator can simply run again.
-    if (client_call (client, "ListTimers", &request.base, (int) timeout_ms, &reply)) {
-        cli_error (CMD, "no answer from the timer service at %s within %ld ms; is crm-timer running?",
-                   client_endpoint (client), timeout_ms);
-        goto cleanup;
-    }
-    rc = s_print (reply);
-
-cleanup:
+    if (cli_query (CMD, "timer", "ListTimers", &request.base, timeout_ms, &reply))
+        return CLI_EXIT_FAIL;
+    int rc = s_print (reply);
     crm__v1__reply__free_unpacked (reply, NULL);
-    client_destroy (&client);
     return rc;
 }
