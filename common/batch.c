@@ -10,8 +10,11 @@
 //  Every event type a service may see on the bus. A type outside this list
 //  is not from a service of ours (or from a newer version): dead-lettered.
 static const char *s_catalog[] = {
-    "LeadCreated", "NotificationRequested", "NotificationStored",
-    "TimerRequested", "TimerCancelRequested", "TimerFired", NULL,
+    "LeadCreated", "LeadMoved", "LeadConverted",
+    "NotificationRequested", "NotificationStored",
+    "TimerRequested", "TimerCancelRequested", "TimerFired",
+    "TaskRequested", "ActivityRequested", "ActivityCancelRequested",
+    "TaskCreated", "TaskCompleted", NULL,
 };
 
 void
