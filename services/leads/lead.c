@@ -85,21 +85,101 @@ lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *mes
     return n;
 }
 
-void
-lead_new_lead_text (char *buf, size_t size, uint64_t lead_id, const Crm__V1__LeadReceived *lead)
+size_t
+lead_phone_key (const char *phone, char *out, size_t size)
 {
-    //  "New lead #42: contact the client (name, phone, email, company)"
-    int n = snprintf (buf, size, "Новый лид #%llu: свяжитесь с клиентом", (unsigned long long) lead_id);
-    const char *parts[] = {lead->name, lead->phone, lead->email, lead->company};
-    const char *sep = " (";
-    for (size_t i = 0; i < 4 && n >= 0 && (size_t) n < size; i++)
-        if (*parts[i]) {
-            n += snprintf (buf + n, size - (size_t) n, "%s%s", sep, parts[i]);
-            sep = ", ";
+    size_t n = 0;
+    for (const char *p = phone; *p; p++)
+        if (*p >= '0' && *p <= '9' && n + 1 < size)
+            out[n++] = *p;
+    if (size)
+        out[n < size ? n : size - 1] = 0;
+    //  Russian numbers are written 8 XXX... at home and +7 XXX... abroad:
+    //  one number either way.
+    if (n == 11 && out[0] == '8')
+        out[0] = '7';
+    return n;
+}
+
+//  Appends the UTF-8 encoding of the BMP code point cp.
+static size_t
+s_put (char *out, size_t n, size_t size, unsigned cp)
+{
+    char buf[3];
+    size_t len;
+    if (cp < 0x80) {
+        buf[0] = (char) cp;
+        len = 1;
+    }
+    else if (cp < 0x800) {
+        buf[0] = (char) (0xC0 | (cp >> 6));
+        buf[1] = (char) (0x80 | (cp & 0x3F));
+        len = 2;
+    }
+    else {
+        buf[0] = (char) (0xE0 | (cp >> 12));
+        buf[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+        buf[2] = (char) (0x80 | (cp & 0x3F));
+        len = 3;
+    }
+    if (n + len >= size)
+        return n;
+    memcpy (out + n, buf, len);
+    return n + len;
+}
+
+size_t
+lead_name_key (const char *name, char *out, size_t size)
+{
+    size_t n = 0;
+    bool space = false;
+    if (!size)
+        return 0;
+    const unsigned char *p = (const unsigned char *) name;
+    while (*p) {
+        size_t len = utf8_char ((const char *) p);
+        unsigned cp = len == 0 ? 0x110000  // not UTF-8: kept as it is
+                    : len == 1 ? p[0]
+                    : len == 2 ? ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu)
+                    : len == 3 ? ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu)
+                               : 0x110000;
+        if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0xA0) {
+            space = n > 0;
+            p += len;
+            continue;
         }
-    if (n >= 0 && (size_t) n < size && strcmp (sep, ", ") == 0)
-        snprintf (buf + n, size - (size_t) n, ")");
-    //  Cut between characters: a split Cyrillic letter is invalid UTF-8.
-    size_t len = strlen (buf);
-    buf[utf8_boundary (buf, len)] = 0;
+        if (space)
+            n = s_put (out, n, size, ' ');
+        space = false;
+        //  Lower case for the scripts a company's name is written in here:
+        //  Latin and Cyrillic (А-Я, Ѐ-Џ); Ё is U+0401, in the second range.
+        if (cp >= 'A' && cp <= 'Z')
+            cp += 0x20;
+        else if (cp >= 0x410 && cp <= 0x42F)
+            cp += 0x20;
+        else if (cp >= 0x400 && cp <= 0x40F)
+            cp += 0x50;
+        if (len == 0)
+            len = 1;
+        if (cp < 0x10000)
+            n = s_put (out, n, size, cp);
+        else if (n + len < size) {
+            memcpy (out + n, p, len);
+            n += len;
+        }
+        p += len;
+    }
+    out[n] = 0;
+    return n;
+}
+
+size_t
+lead_email_key (const char *email, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = email; *p && n + 1 < size; p++)
+        out[n++] = *p >= 'A' && *p <= 'Z' ? (char) (*p + 0x20) : *p;
+    if (size)
+        out[n] = 0;
+    return n;
 }

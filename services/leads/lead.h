@@ -1,5 +1,5 @@
 /*  lead: the leads service's pure rules for an incoming lead: what makes it
-    valid, who is responsible, and the text of the "new lead" notification.
+    valid, and the keys that recognise its contact and company again.
     No sockets, no database: unit-tested in tests/unit/test_lead.c.
 */
 #ifndef CRM_LEAD_H
@@ -19,9 +19,15 @@
 int lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *message,
                    size_t size);
 
-/*  Writes the notification text for a new lead (UTF-8) into buf (size
-    bytes, cut if too short). */
-void lead_new_lead_text (char *buf, size_t size, uint64_t lead_id,
-                         const Crm__V1__LeadReceived *lead);
+/*  The keys that find a contact or company again whatever way people wrote
+    it, written into out (size bytes, NUL-terminated, cut if too short);
+    each returns the key's length (0: no key, e.g. no phone).
+    - phone: its digits only; 11 digits starting with 8 (a Russian number
+      written the domestic way) start with 7 instead;
+    - name: lower case (Latin and Cyrillic), spaces trimmed and collapsed;
+    - email: lower case (ASCII). */
+size_t lead_phone_key (const char *phone, char *out, size_t size);
+size_t lead_name_key (const char *name, char *out, size_t size);
+size_t lead_email_key (const char *email, char *out, size_t size);
 
 #endif

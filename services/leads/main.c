@@ -1,17 +1,29 @@
 /*  crm-leads: the lead funnel's owner. Takes leads from other systems
     (command "SubmitLead", or LeadReceived published to its intake socket),
-    stores each once per (source_system, external_id), and emits
-    LeadCreated plus a request to notify the responsible manager.
+    stores each once per (source_system, external_id), assigns those
+    without a responsible, and runs the funnel (funnel.h) from the shipped
+    definition: people move leads with "MoveLead" and read them with
+    "ShowLead", "ListLeads", "ListContacts", "ListCompanies" (views.h); the
+    timer and tasks services' events drive the rest.
+
+    Start-up reads the staff directory (CRM_STAFF_FILE) and the funnel's
+    definition (CRM_LEADS_PIPELINE, CRM_DURATIONS, CRM_TIME_ZONE) before
+    anything else: a mistake there stops the service with exit status 2
+    and the loader's "FILE:LINE: problem" in the log.
 */
 #include "config.h"
 #include "db.h"
+#include "funnel.h"
 #include "lead.h"
 #include "log.h"
+#include "pipeline.h"
 #include "service.h"
 #include "store.h"
-#include "crm/v1/notifier.pb-c.h"
+#include "tz.h"
+#include "views.h"
 
-#define NOTIFICATION_TEXT_MAX 4000  // bytes, as the notifier accepts
+#define STAFF_FILE "deploy/pipelines/staff.yaml"
+#define PIPELINE_FILE "deploy/pipelines/lead_funnel.yaml"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,7 +40,8 @@ typedef struct {
 typedef struct {
     service_t *svc;
     store_t *store;
-    char default_responsible[100];
+    funnel_t *funnel;
+    const staff_t *staff;
     received_t *received;
     size_t count;
     size_t cap;
@@ -47,12 +60,6 @@ s_receive (leads_t *self, Crm__V1__LeadReceived *lead, service_reply_t *reply, c
         self->received = received;
         self->cap = cap;
     }
-    if (!*lead->responsible) {
-        free (lead->responsible == protobuf_c_empty_string ? NULL : lead->responsible);
-        lead->responsible = strdup (self->default_responsible);
-        if (!lead->responsible)
-            return SERVICE_FAIL;
-    }
     if (store_add (self->store, lead, lead->responsible) < 0)
         return SERVICE_FAIL;
     received_t *r = &self->received[self->count++];
@@ -62,44 +69,39 @@ s_receive (leads_t *self, Crm__V1__LeadReceived *lead, service_reply_t *reply, c
     return SERVICE_OK;
 }
 
-//  A new lead: LeadCreated, and a request to notify its responsible.
+//  lead_validate, and a responsible (if given) must be a staff login.
 static int
-s_created (leads_t *self, const received_t *r, uint64_t lead_id)
+s_validate (leads_t *self, const Crm__V1__LeadReceived *lead, const char **fields, char *message, size_t size)
 {
-    char correlation_id[32], id[24];
-    snprintf (correlation_id, sizeof correlation_id, "lead:%" PRIu64, lead_id);
-    Crm__V1__LeadCreated event = CRM__V1__LEAD_CREATED__INIT;
-    event.lead_id = lead_id;
-    event.lead = r->lead;
-    event.stage = "new";
-    char key[64], text[NOTIFICATION_TEXT_MAX];
-    snprintf (key, sizeof key, "lead:%" PRIu64 ":new-lead", lead_id);
-    lead_new_lead_text (text, sizeof text, lead_id, r->lead);
-    Crm__V1__NotificationRequested notify = CRM__V1__NOTIFICATION_REQUESTED__INIT;
-    notify.request_key = key;
-    notify.recipient = r->lead->responsible;
-    notify.text = text;
-    log_info ("lead created", "lead_id", log_u64 (id, lead_id), "correlation_id", correlation_id,
-              "source_system", r->lead->source_system, "external_id", r->lead->external_id,
-              "responsible", r->lead->responsible, NULL);
-    return service_emit (self->svc, &event.base, correlation_id, r->causation_id)
-        || service_emit (self->svc, &notify.base, correlation_id, r->causation_id);
+    int invalid = lead_validate (lead, fields, message, size);
+    bool named = false;
+    for (int i = 0; i < invalid && i < LEAD_MAX_INVALID; i++)
+        named |= strcmp (fields[i], "responsible") == 0;
+    if (named || !*lead->responsible || staff_find (self->staff, lead->responsible))
+        return invalid;
+    if (invalid == 0)
+        snprintf (message, size, "responsible '%.100s' is not a staff login (%s)", lead->responsible,
+                  self->staff->path);
+    if (invalid < LEAD_MAX_INVALID)
+        fields[invalid] = "responsible";
+    return invalid + 1;
 }
 
-static int
+static db_rc_t
 s_stored (int index, uint64_t lead_id, bool created, void *arg)
 {
     leads_t *self = arg;
     received_t *r = &self->received[index];
-    if (created && s_created (self, r, lead_id))
-        return -1;
+    service_rc_t rc = created ? funnel_created (self->funnel, lead_id, r->lead, r->causation_id) : SERVICE_OK;
+    if (rc)
+        return rc == SERVICE_RETRY ? DB_TRANSIENT : DB_PERMANENT;
     if (r->reply) {
         Crm__V1__SubmitLeadReply result = CRM__V1__SUBMIT_LEAD_REPLY__INIT;
         result.lead_id = lead_id;
         result.created = created;
         service_reply_set (r->reply, &result.base);
     }
-    return 0;
+    return DB_OK;
 }
 
 static void
@@ -134,7 +136,7 @@ s_submit_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_r
     }
     const char *fields[LEAD_MAX_INVALID] = {0};
     char message[256];
-    int invalid = lead_validate (lead, fields, message, sizeof message);
+    int invalid = s_validate (arg, lead, fields, message, sizeof message);
     if (invalid) {
         log_warn ("lead refused", "command_id", cmd->command_id, "error", message, NULL);
         service_reply_error (reply, "INVALID_ARGUMENT", message, fields,
@@ -168,7 +170,7 @@ s_intake (service_t *svc, zmsg_t *msg, void *arg, char *reason, size_t reason_si
         return SERVICE_REJECT;
     }
     const char *fields[LEAD_MAX_INVALID];
-    if (lead_validate (lead, fields, reason, reason_size)) {
+    if (s_validate (arg, lead, fields, reason, reason_size)) {
         crm__v1__lead_received__free_unpacked (lead, NULL);
         return SERVICE_REJECT;
     }
@@ -210,12 +212,36 @@ s_intake_socket (const config_t *cfg)
     return sock;
 }
 
+//  The staff directory and the funnel's definition, checked; the company's
+//  zone made the process's. Returns 0, or -1 with "FILE:LINE: problem" (or
+//  the setting at fault) in err.
+static int
+s_load_definitions (staff_t **staff, pipeline_t **def, char *err, size_t err_size)
+{
+    const char *staff_file = config_str ("CRM_STAFF_FILE", STAFF_FILE);
+    const char *pipeline_file = config_str ("CRM_LEADS_PIPELINE", PIPELINE_FILE);
+    *staff = staff_load (staff_file, config_str ("CRM_TIME_ZONE", ""), err, err_size);
+    if (!*staff || funnel_check_assignment (*staff, err, err_size) || tz_init ((*staff)->time_zone, err, err_size))
+        return -1;
+    *def = pipeline_load (pipeline_file, *staff, config_str ("CRM_DURATIONS", ""), err, err_size);
+    if (!*def)
+        return -1;
+    if (strcmp ((*def)->record, "lead") != 0) {
+        snprintf (err, err_size, "%s: record is '%s': the leads service runs a pipeline of leads",
+                  pipeline_file, (*def)->record);
+        return -1;
+    }
+    return 0;
+}
+
 int
 main (void)
 {
     int rc = 1;
     config_t cfg;
-    char err[256];
+    char err[1024];
+    staff_t *staff = NULL;
+    pipeline_t *def = NULL;
     db_t *db = NULL;
     service_t *svc = NULL;
     zsock_t *intake = NULL;
@@ -227,20 +253,35 @@ main (void)
         log_error ("bad configuration", "error", err, NULL);
         return 2;
     }
-    snprintf (leads.default_responsible, sizeof leads.default_responsible, "%s",
-              config_str ("CRM_LEADS_DEFAULT_RESPONSIBLE", "manager"));
+    if (s_load_definitions (&staff, &def, err, sizeof err)) {
+        log_error ("bad definition", "error", err, NULL);
+        rc = 2;
+        goto cleanup;
+    }
+    log_info ("definition loaded", "pipeline", def->path, "staff", staff->path, "time_zone", tz_name (),
+              "lead_assignment", staff->lead_assignment, NULL);
 
     db = db_new (cfg.db_user, cfg.db_password, cfg.service);
     if (!db || db_connect (db, -1) || db_migrate (db, cfg.service, leads_migrations, leads_migrations_count))
         goto cleanup;
 
+    leads.staff = staff;
     leads.store = store_new ();
     leads.svc = svc = service_new (&cfg, &db);
-    if (!leads.store || !svc || !(intake = s_intake_socket (&cfg)))
+    leads.funnel = funnel_new (svc, def, staff);
+    if (!leads.store || !svc || !leads.funnel || !(intake = s_intake_socket (&cfg)))
         goto cleanup;
     service_add_reader (svc, intake, "intake", s_intake, &leads);
     intake = NULL;
     service_on_command (svc, "SubmitLead", s_submit_lead, &leads, true);
+    service_on_command (svc, "MoveLead", funnel_move_lead, leads.funnel, true);
+    service_on_command (svc, "ShowLead", views_show_lead, def, true);
+    service_on_command (svc, "ListLeads", views_list_leads, def, true);
+    service_on_command (svc, "ListContacts", views_list_contacts, def, true);
+    service_on_command (svc, "ListCompanies", views_list_companies, def, true);
+    service_on_event (svc, "TimerFired", funnel_timer_fired, leads.funnel);
+    service_on_event (svc, "TaskCreated", funnel_task_created, leads.funnel);
+    service_on_event (svc, "TaskCompleted", funnel_task_completed, leads.funnel);
     service_on_batch (svc, s_flush, NULL, s_reset, &leads);
 
     if (service_start (svc) == 0)
@@ -252,7 +293,10 @@ cleanup:
     if (leads.store)
         s_reset (NULL, &leads);
     store_destroy (&leads.store);
+    funnel_destroy (&leads.funnel);
     free (leads.received);
     db_destroy (&db);
+    pipeline_destroy (&def);
+    staff_destroy (&staff);
     return rc;
 }

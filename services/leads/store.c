@@ -1,8 +1,16 @@
 /*  store: see store.h. */
 #include "store.h"
+#include "lead.h"
 #include "sqlarray.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+//  ms since the epoch <-> timestamptz, exactly (no float on the way).
+#define MS(column) "(extract (epoch FROM " column ") * 1000)::bigint"
+#define TS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 millisecond')"
 
 enum { SOURCE_SYSTEM, EXTERNAL_ID, NAME, PHONE, EMAIL, COMPANY, COMMENT, RESPONSIBLE, COLUMNS };
 
@@ -93,8 +101,357 @@ store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg)
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples (res) && i < count && rc == DB_OK; i++)
-        if (fn (i, strtoull (PQgetvalue (res, i, 0), NULL, 10), *PQgetvalue (res, i, 1) == 't', arg))
-            rc = DB_PERMANENT;
+        rc = fn (i, strtoull (PQgetvalue (res, i, 0), NULL, 10), *PQgetvalue (res, i, 1) == 't', arg);
     PQclear (res);
     return rc;
+}
+
+//  ---------------------------------------------------------------- one lead
+
+static const char *
+s_u64 (char *buf, uint64_t value)
+{
+    snprintf (buf, 24, "%" PRIu64, value);
+    return buf;
+}
+
+static const char *
+s_i64 (char *buf, int64_t value)
+{
+    snprintf (buf, 24, "%" PRId64, value);
+    return buf;
+}
+
+enum {
+    L_SOURCE_SYSTEM, L_EXTERNAL_ID, L_NAME, L_PHONE, L_EMAIL, L_COMPANY, L_COMMENT, L_RESPONSIBLE,
+    L_STAGE, L_VERSION, L_ENTERED, L_CREATED, L_UPDATED, L_CONTACT, L_COMPANY_ID
+};
+
+#define BUILTINS 5
+
+//  Appends the lead's non-empty built-in attributes to its values.
+static void
+s_builtins (store_lead_t *lead)
+{
+    const engine_value_t builtins[BUILTINS] = {{"name", lead->name},
+                                               {"phone", lead->phone},
+                                               {"email", lead->email},
+                                               {"company", lead->company},
+                                               {"comment", lead->comment}};
+    for (size_t i = 0; i < BUILTINS; i++)
+        if (*builtins[i].value)
+            lead->values[lead->n_values++] = builtins[i];
+}
+
+int
+store_lead_new (store_lead_t *lead, uint64_t id, const Crm__V1__LeadReceived *received)
+{
+    memset (lead, 0, sizeof *lead);
+    lead->source_system = received->source_system;
+    lead->external_id = received->external_id;
+    lead->name = received->name;
+    lead->phone = received->phone;
+    lead->email = received->email;
+    lead->company = received->company;
+    lead->comment = received->comment;
+    lead->responsible = received->responsible;
+    lead->stage = "";
+    lead->values = calloc (BUILTINS, sizeof *lead->values);
+    lead->tags = calloc (1, sizeof *lead->tags);
+    if (!lead->values || !lead->tags)
+        return -1;
+    s_builtins (lead);
+    lead->id = id;
+    return 0;
+}
+
+#define LEAD_COLUMNS                                                                                     \
+    "SELECT source_system, external_id, name, phone, email, company, comment, responsible, stage,"    \
+    " version, " MS ("entered_at") ", " MS ("created_at") ", " MS ("updated_at") ","                 \
+    " coalesce (contact_id, 0), coalesce (company_id, 0) FROM lead WHERE id = $1"
+
+db_rc_t
+store_lead_load (db_t *db, uint64_t id, bool for_update, store_lead_t *lead)
+{
+    memset (lead, 0, sizeof *lead);
+    char id_text[24];
+    const char *params[] = {s_u64 (id_text, id)};
+    db_rc_t rc = db_exec (db, &lead->row, for_update ? LEAD_COLUMNS " FOR UPDATE" : LEAD_COLUMNS, 1, params,
+                          NULL, NULL);
+    if (rc || PQntuples (lead->row) != 1)
+        return rc;
+    rc = db_exec (db, &lead->field_rows,
+                  "SELECT key, value FROM lead, jsonb_each_text (fields) WHERE id = $1 ORDER BY key", 1,
+                  params, NULL, NULL);
+    if (rc == DB_OK)
+        rc = db_exec (db, &lead->tag_rows,
+                      "SELECT tag, count(*), count(*) FILTER (WHERE completed) FROM lead_task"
+                      " WHERE lead_id = $1 GROUP BY tag ORDER BY tag",
+                      1, params, NULL, NULL);
+    if (rc)
+        return rc;
+    PGresult *r = lead->row;
+    lead->source_system = PQgetvalue (r, 0, L_SOURCE_SYSTEM);
+    lead->external_id = PQgetvalue (r, 0, L_EXTERNAL_ID);
+    lead->name = PQgetvalue (r, 0, L_NAME);
+    lead->phone = PQgetvalue (r, 0, L_PHONE);
+    lead->email = PQgetvalue (r, 0, L_EMAIL);
+    lead->company = PQgetvalue (r, 0, L_COMPANY);
+    lead->comment = PQgetvalue (r, 0, L_COMMENT);
+    lead->responsible = PQgetvalue (r, 0, L_RESPONSIBLE);
+    lead->stage = PQgetvalue (r, 0, L_STAGE);
+    lead->version = (uint32_t) strtoul (PQgetvalue (r, 0, L_VERSION), NULL, 10);
+    lead->entered_ms = strtoll (PQgetvalue (r, 0, L_ENTERED), NULL, 10);
+    lead->created_ms = strtoll (PQgetvalue (r, 0, L_CREATED), NULL, 10);
+    lead->updated_ms = strtoll (PQgetvalue (r, 0, L_UPDATED), NULL, 10);
+    lead->contact_id = strtoull (PQgetvalue (r, 0, L_CONTACT), NULL, 10);
+    lead->company_id = strtoull (PQgetvalue (r, 0, L_COMPANY_ID), NULL, 10);
+
+    size_t n_fields = (size_t) PQntuples (lead->field_rows);
+    size_t n_tags = (size_t) PQntuples (lead->tag_rows);
+    lead->values = calloc (n_fields + BUILTINS, sizeof *lead->values);
+    lead->tags = calloc (n_tags + 1, sizeof *lead->tags);
+    if (!lead->values || !lead->tags)
+        return DB_PERMANENT;
+    for (size_t i = 0; i < n_fields; i++)
+        lead->values[lead->n_values++] = (engine_value_t) {PQgetvalue (lead->field_rows, (int) i, 0),
+                                                           PQgetvalue (lead->field_rows, (int) i, 1)};
+    lead->n_fields = n_fields;
+    s_builtins (lead);
+    for (size_t i = 0; i < n_tags; i++)
+        lead->tags[lead->n_tags++] =
+            (engine_tag_t) {PQgetvalue (lead->tag_rows, (int) i, 0),
+                            (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 1), NULL, 10),
+                            (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 2), NULL, 10)};
+    lead->id = id;
+    return DB_OK;
+}
+
+void
+store_lead_free (store_lead_t *lead)
+{
+    PQclear (lead->row);
+    PQclear (lead->field_rows);
+    PQclear (lead->tag_rows);
+    free (lead->values);
+    free (lead->tags);
+    memset (lead, 0, sizeof *lead);
+}
+
+db_rc_t
+store_lead_save (db_t *db, uint64_t id, const char *stage, const engine_value_t *values, size_t n,
+                 int64_t entered_ms, uint32_t version, const char *responsible)
+{
+    sqlarray_t *names = sqlarray_new ();
+    sqlarray_t *texts = sqlarray_new ();
+    db_rc_t rc = names && texts ? DB_OK : DB_PERMANENT;
+    for (size_t i = 0; rc == DB_OK && i < n; i++)
+        if (sqlarray_text (names, values[i].name) || sqlarray_text (texts, values[i].value))
+            rc = DB_PERMANENT;
+    if (rc == DB_OK) {
+        char id_text[24], entered[24], version_text[24];
+        const char *params[] = {s_u64 (id_text, id),       stage,        sqlarray_str (names),
+                                sqlarray_str (texts),      s_i64 (entered, entered_ms),
+                                s_u64 (version_text, version), responsible};
+        rc = db_exec (db, NULL,
+                      "UPDATE lead SET stage = $2, fields = jsonb_object ($3::text[], $4::text[]),"
+                      " entered_at = " TS ("$5") ", version = $6, responsible = $7, updated_at = now ()"
+                      " WHERE id = $1",
+                      7, params, NULL, NULL);
+    }
+    sqlarray_destroy (&names);
+    sqlarray_destroy (&texts);
+    return rc;
+}
+
+db_rc_t
+store_history_add (db_t *db, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
+{
+    if (n == 0)
+        return DB_OK;
+    sqlarray_t *columns[4] = {sqlarray_new (), sqlarray_new (), sqlarray_new (), sqlarray_new ()};
+    db_rc_t rc = DB_OK;
+    for (int c = 0; c < 4; c++)
+        if (!columns[c])
+            rc = DB_PERMANENT;
+    for (size_t i = 0; rc == DB_OK && i < n; i++)
+        if (sqlarray_text (columns[0], lines[i].actor) || sqlarray_text (columns[1], lines[i].rule)
+            || sqlarray_text (columns[2], lines[i].action) || sqlarray_text (columns[3], lines[i].detail))
+            rc = DB_PERMANENT;
+    if (rc == DB_OK) {
+        char id_text[24], at[24];
+        const char *params[] = {s_u64 (id_text, id),          s_i64 (at, at_ms),
+                                sqlarray_str (columns[0]),    sqlarray_str (columns[1]),
+                                sqlarray_str (columns[2]),    sqlarray_str (columns[3])};
+        rc = db_exec (db, NULL,
+                      "INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
+                      " SELECT $1, " TS ("$2") ", actor, coalesce (rule, ''), action, coalesce (detail, '')"
+                      " FROM unnest ($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
+                      " AS u (actor, rule, action, detail, ord) ORDER BY ord",
+                      6, params, NULL, NULL);
+    }
+    for (int c = 0; c < 4; c++)
+        sqlarray_destroy (&columns[c]);
+    return rc;
+}
+
+db_rc_t
+store_history_list (db_t *db, uint64_t id, PGresult **res)
+{
+    char id_text[24];
+    const char *params[] = {s_u64 (id_text, id)};
+    return db_exec (db, res,
+                    "SELECT " MS ("at") ", actor, rule, action, detail FROM lead_history"
+                    " WHERE lead_id = $1 ORDER BY id",
+                    1, params, NULL, NULL);
+}
+
+db_rc_t
+store_next_turn (db_t *db, uint64_t *turn)
+{
+    PGresult *res;
+    db_rc_t rc = db_exec (db, &res, "UPDATE assignment SET turn = turn + 1 RETURNING turn - 1", 0, NULL, NULL,
+                          NULL);
+    if (rc)
+        return rc;
+    *turn = PQntuples (res) == 1 ? strtoull (PQgetvalue (res, 0, 0), NULL, 10) : 0;
+    PQclear (res);
+    return DB_OK;
+}
+
+//  ---------------------------------------------------------------- tasks
+
+db_rc_t
+store_task_requested (db_t *db, const char *request_key, uint64_t lead_id, const char *tag)
+{
+    char id_text[24];
+    const char *params[] = {request_key, s_u64 (id_text, lead_id), tag ? tag : ""};
+    return db_exec (db, NULL,
+                    "INSERT INTO lead_task (request_key, lead_id, tag) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (request_key) DO NOTHING",
+                    3, params, NULL, NULL);
+}
+
+db_rc_t
+store_task_update (db_t *db, const char *request_key, uint64_t task_id, uint64_t lead_id, const char *tag,
+                   bool completed)
+{
+    char id_text[24], task_text[24], key[48];
+    if (!*request_key) {
+        snprintf (key, sizeof key, "task:%" PRIu64, task_id);
+        request_key = key;
+    }
+    const char *params[] = {request_key, s_u64 (id_text, lead_id), tag, s_u64 (task_text, task_id),
+                            completed ? "t" : "f"};
+    return db_exec (db, NULL,
+                    "INSERT INTO lead_task (request_key, lead_id, tag, task_id, completed)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_key) DO UPDATE"
+                    " SET task_id = EXCLUDED.task_id, completed = lead_task.completed OR EXCLUDED.completed",
+                    5, params, NULL, NULL);
+}
+
+//  ---------------------------------------------------------------- contacts
+
+//  The id in the first row of res (freed), or 0.
+static uint64_t
+s_first_id (PGresult *res)
+{
+    uint64_t id = PQntuples (res) > 0 ? strtoull (PQgetvalue (res, 0, 0), NULL, 10) : 0;
+    PQclear (res);
+    return id;
+}
+
+db_rc_t
+store_contact_make (db_t *db, const store_lead_t *lead, bool no_deal, uint64_t *contact_id,
+                    uint64_t *company_id)
+{
+    char lead_text[24], company_text[24], contact_text[24];
+    char name_key[LEAD_FIELD_MAX + 8], phone_key[64], email_key[300];
+    const char *flag = no_deal ? "t" : "f";
+    PGresult *res;
+    db_rc_t rc = DB_OK;
+    *contact_id = *company_id = 0;
+    s_u64 (lead_text, lead->id);
+    if (lead_name_key (lead->company, name_key, sizeof name_key) > 0) {
+        //  The flag stays only while no lead of the company became a deal.
+        const char *params[] = {lead->company, name_key, flag, lead_text};
+        rc = db_exec (db, &res,
+                      "INSERT INTO company (name, name_key, no_deal, lead_id) VALUES ($1, $2, $3, $4)"
+                      " ON CONFLICT (name_key) DO UPDATE SET no_deal = company.no_deal AND EXCLUDED.no_deal"
+                      " RETURNING id",
+                      4, params, NULL, NULL);
+        if (rc)
+            return rc;
+        *company_id = s_first_id (res);
+    }
+    lead_phone_key (lead->phone, phone_key, sizeof phone_key);
+    lead_email_key (lead->email, email_key, sizeof email_key);
+    const char *company = *company_id ? s_u64 (company_text, *company_id) : NULL;
+    const char *find[] = {phone_key, email_key};
+    rc = db_exec (db, &res,
+                  "SELECT id FROM contact WHERE ($1 <> '' AND phone_key = $1) OR ($2 <> '' AND email_key = $2)"
+                  " ORDER BY id LIMIT 1 FOR UPDATE",
+                  2, find, NULL, NULL);
+    if (rc)
+        return rc;
+    *contact_id = s_first_id (res);
+    if (*contact_id) {
+        const char *params[] = {s_u64 (contact_text, *contact_id), flag, company};
+        rc = db_exec (db, NULL,
+                      "UPDATE contact SET no_deal = no_deal AND $2, company_id = coalesce (company_id, $3)"
+                      " WHERE id = $1",
+                      3, params, NULL, NULL);
+    }
+    else {
+        const char *params[] = {lead->name, lead->phone, phone_key, lead->email, email_key,
+                                company,    flag,        lead_text};
+        rc = db_exec (db, &res,
+                      "INSERT INTO contact (name, phone, phone_key, email, email_key, company_id, no_deal,"
+                      " lead_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                      8, params, NULL, NULL);
+        if (rc == DB_OK)
+            *contact_id = s_first_id (res);
+    }
+    if (rc)
+        return rc;
+    const char *link[] = {lead_text, s_u64 (contact_text, *contact_id), company};
+    return db_exec (db, NULL, "UPDATE lead SET contact_id = $2, company_id = $3 WHERE id = $1", 3, link, NULL,
+                    NULL);
+}
+
+//  ---------------------------------------------------------------- lists
+
+db_rc_t
+store_list_leads (db_t *db, const char *stage, const char *user, uint32_t limit, PGresult **res)
+{
+    char limit_text[24];
+    const char *params[] = {stage, user, s_u64 (limit_text, limit)};
+    return db_exec (db, res,
+                    "SELECT id, name, company, stage, responsible, version, " MS ("updated_at")
+                    " FROM lead WHERE ($1 = '' OR stage = $1) AND ($2 = '' OR responsible = $2)"
+                    " ORDER BY id DESC LIMIT $3",
+                    3, params, NULL, NULL);
+}
+
+db_rc_t
+store_list_contacts (db_t *db, uint32_t limit, PGresult **res)
+{
+    char limit_text[24];
+    const char *params[] = {s_u64 (limit_text, limit)};
+    return db_exec (db, res,
+                    "SELECT c.id, c.name, c.phone, c.email, coalesce (c.company_id, 0), coalesce (co.name, ''),"
+                    " c.no_deal, coalesce (c.lead_id, 0), " MS ("c.created_at")
+                    " FROM contact c LEFT JOIN company co ON co.id = c.company_id ORDER BY c.id LIMIT $1",
+                    1, params, NULL, NULL);
+}
+
+db_rc_t
+store_list_companies (db_t *db, uint32_t limit, PGresult **res)
+{
+    char limit_text[24];
+    const char *params[] = {s_u64 (limit_text, limit)};
+    return db_exec (db, res,
+                    "SELECT id, name, no_deal, coalesce (lead_id, 0), " MS ("created_at")
+                    " FROM company ORDER BY id LIMIT $1",
+                    1, params, NULL, NULL);
 }

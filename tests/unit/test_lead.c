@@ -1,6 +1,6 @@
 // uses: services/leads/lead.c
 /*  test_lead: the leads service's pure rules (services/leads/lead.c): what
-    makes an incoming lead valid, and the text of its notification.
+    makes an incoming lead valid, and the keys that find its contact again.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +29,7 @@ s_lead (void)
     lead.email = "ivan.petrov@example.com";
     lead.company = "ООО «Ромашка»";
     lead.comment = "Перезвонить после 18:00";
-    lead.responsible = "manager1";
+    lead.responsible = "ivanov";
     return lead;
 }
 
@@ -463,116 +463,78 @@ test_message_is_cut_to_its_buffer (void **state)
     assert_int_equal (message[8], '#');
 }
 
-// ---------------------------------------------------------------- lead_new_lead_text
+// ---------------------------------------------------------------- keys
 
 static void
-test_new_lead_text_lists_every_contact (void **state)
+test_phone_key_keeps_digits_only (void **state)
 {
     (void) state;
-    Crm__V1__LeadReceived lead = s_lead ();
-    char text[512];
-    lead_new_lead_text (text, sizeof text, 42, &lead);
-    assert_string_equal (text, "Новый лид #42: свяжитесь с клиентом (Иван Петров, +7 (999) 123-45-67, "
-                               "ivan.petrov@example.com, ООО «Ромашка»)");
+    char key[32];
+    assert_int_equal (lead_phone_key ("+7 (912) 345-67-89", key, sizeof key), 11);
+    assert_string_equal (key, "79123456789");
+    lead_phone_key ("7.912.345.67.89", key, sizeof key);
+    assert_string_equal (key, "79123456789");
 }
 
 static void
-test_new_lead_text_skips_empty_parts (void **state)
+test_phone_key_reads_domestic_russian_form (void **state)
 {
     (void) state;
-    //  No ", ," or "( " for what the lead does not have.
-    Crm__V1__LeadReceived lead = s_lead ();
-    char text[512];
-    lead.name = lead.company = "";
-    lead_new_lead_text (text, sizeof text, 7, &lead);
-    assert_string_equal (text,
-                         "Новый лид #7: свяжитесь с клиентом (+7 (999) 123-45-67, ivan.petrov@example.com)");
-    lead = s_lead ();
-    lead.phone = lead.email = lead.company = "";
-    lead_new_lead_text (text, sizeof text, 7, &lead);
-    assert_string_equal (text, "Новый лид #7: свяжитесь с клиентом (Иван Петров)");
+    //  8 912 ... and +7 912 ... are one number; 8 in other lengths is not.
+    char key[32];
+    lead_phone_key ("8 (912) 345-67-89", key, sizeof key);
+    assert_string_equal (key, "79123456789");
+    lead_phone_key ("8-800-55", key, sizeof key);
+    assert_string_equal (key, "880055");
 }
 
 static void
-test_new_lead_text_without_parts_has_no_parentheses (void **state)
+test_phone_key_of_no_phone_is_empty (void **state)
 {
     (void) state;
-    Crm__V1__LeadReceived lead = CRM__V1__LEAD_RECEIVED__INIT;
-    char text[512];
-    lead_new_lead_text (text, sizeof text, 18446744073709551615ULL, &lead);
-    assert_string_equal (text, "Новый лид #18446744073709551615: свяжитесь с клиентом");
+    char key[32] = "x";
+    assert_int_equal (lead_phone_key ("", key, sizeof key), 0);
+    assert_string_equal (key, "");
 }
 
 static void
-test_new_lead_text_cut_at_every_size_stays_in_buffer (void **state)
+test_name_key_lowers_latin_and_cyrillic (void **state)
 {
     (void) state;
-    //  For every buffer size, including tiny ones: nothing written past it,
-    //  NUL-terminated, and a prefix of the full text.
-    Crm__V1__LeadReceived lead = s_lead ();
-    char full[512];
-    lead_new_lead_text (full, sizeof full, 42, &lead);
-    size_t full_len = strlen (full);
-    for (size_t size = 1; size <= full_len + 2; size++) {
-        char text[600];
-        memset (text, '#', sizeof text);
-        lead_new_lead_text (text, size, 42, &lead);
-        size_t len = strnlen (text, size);
-        assert_true (len < size);
-        assert_memory_equal (text, full, len);
-        //  Cut only when it must, and then between characters: at most the
-        //  3 bytes of a partial character are given up.
-        assert_true (len == full_len || (len <= size - 1 && len + 4 > size));
-        for (size_t i = size; i < sizeof text; i++)
-            assert_int_equal (text[i], '#');
-    }
+    char key[128];
+    lead_name_key ("ООО «Ромашка» Ltd", key, sizeof key);
+    assert_string_equal (key, "ооо «ромашка» ltd");
+    lead_name_key ("ЁЛКА ЪЯ Ѐ", key, sizeof key);
+    assert_string_equal (key, "ёлка ъя ѐ");
 }
 
 static void
-test_new_lead_text_zero_size_writes_nothing (void **state)
+test_name_key_collapses_spaces (void **state)
 {
     (void) state;
-    Crm__V1__LeadReceived lead = s_lead ();
-    char text[4] = "abc";
-    lead_new_lead_text (text, 0, 42, &lead);
-    assert_string_equal (text, "abc");
-}
-
-static bool
-s_valid_utf8 (const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    while (*p) {
-        size_t extra = *p < 0x80           ? 0
-                     : (*p & 0xE0) == 0xC0 ? 1
-                     : (*p & 0xF0) == 0xE0 ? 2
-                     : (*p & 0xF8) == 0xF0 ? 3
-                                           : 4;
-        if (extra == 4)
-            return false;
-        for (size_t i = 1; i <= extra; i++)
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-        p += 1 + extra;
-    }
-    return true;
+    char key[128];
+    assert_int_equal (lead_name_key ("  ООО   Ромашка \t", key, sizeof key), strlen ("ооо ромашка"));
+    assert_string_equal (key, "ооо ромашка");
+    assert_int_equal (lead_name_key ("   ", key, sizeof key), 0);
 }
 
 static void
-test_new_lead_text_cut_keeps_utf8_valid (void **state)
+test_name_key_cut_keeps_whole_characters (void **state)
 {
     (void) state;
-    //  A cut text must stay valid UTF-8: the notifier and PostgreSQL refuse
-    //  a split Cyrillic letter.
-    Crm__V1__LeadReceived lead = s_lead ();
-    char full[512];
-    lead_new_lead_text (full, sizeof full, 42, &lead);
-    for (size_t size = 1; size <= strlen (full) + 1; size++) {
-        char text[512];
-        lead_new_lead_text (text, size, 42, &lead);
-        if (!s_valid_utf8 (text))
-            fail_msg ("cut at %zu bytes is not valid UTF-8", size);
-    }
+    //  "Ро" is 4 bytes: a 4-byte buffer holds "р" and the NUL.
+    char key[4];
+    lead_name_key ("Ромашка", key, sizeof key);
+    assert_string_equal (key, "р");
+}
+
+static void
+test_email_key_lowers_ascii (void **state)
+{
+    (void) state;
+    char key[64];
+    lead_email_key ("Ivan.Petrov@Example.COM", key, sizeof key);
+    assert_string_equal (key, "ivan.petrov@example.com");
 }
 
 int
@@ -606,12 +568,13 @@ main (void)
         T (test_more_problems_than_slots_fill_only_the_slots),
         T (test_field_breaking_two_rules_is_named_once),
         T (test_message_is_cut_to_its_buffer),
-        T (test_new_lead_text_lists_every_contact),
-        T (test_new_lead_text_skips_empty_parts),
-        T (test_new_lead_text_without_parts_has_no_parentheses),
-        T (test_new_lead_text_cut_at_every_size_stays_in_buffer),
-        T (test_new_lead_text_zero_size_writes_nothing),
-        T (test_new_lead_text_cut_keeps_utf8_valid),
+        T (test_phone_key_keeps_digits_only),
+        T (test_phone_key_reads_domestic_russian_form),
+        T (test_phone_key_of_no_phone_is_empty),
+        T (test_name_key_lowers_latin_and_cyrillic),
+        T (test_name_key_collapses_spaces),
+        T (test_name_key_cut_keeps_whole_characters),
+        T (test_email_key_lowers_ascii),
     };
 #undef T
     return cmocka_run_group_tests (tests, NULL, NULL);

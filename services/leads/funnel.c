@@ -1,0 +1,553 @@
+/*  funnel: see funnel.h. */
+#include "funnel.h"
+#include "clock.h"
+#include "engine.h"
+#include "log.h"
+#include "store.h"
+#include "utf8.h"
+#include "crm/v1/notifier.pb-c.h"
+#include "crm/v1/tasks.pb-c.h"
+#include "crm/v1/timer.pb-c.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OWNER "leads"           // our timers' owner in the timer service
+#define MAX_SET 64              // field values one MoveLead may set
+#define MAX_MANAGERS 256
+
+struct funnel_t {
+    service_t *svc;
+    const pipeline_t *def;
+    const staff_t *staff;
+};
+
+funnel_t *
+funnel_new (service_t *svc, const pipeline_t *def, const staff_t *staff)
+{
+    funnel_t *self = calloc (1, sizeof *self);
+    if (self)
+        *self = (funnel_t) {svc, def, staff};
+    return self;
+}
+
+void
+funnel_destroy (funnel_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int
+funnel_check_assignment (const staff_t *staff, char *err, size_t err_size)
+{
+    const char *rule = staff->lead_assignment ? staff->lead_assignment : "";
+    if (strcmp (rule, "round_robin") == 0) {
+        if (staff_holders (staff, "manager", NULL, 0) == 0) {
+            snprintf (err, err_size, "%s: lead_assignment is round_robin but nobody has the role manager",
+                      staff->path);
+            return -1;
+        }
+    }
+    else if (!staff_find (staff, rule)) {
+        snprintf (err, err_size, "%s: lead_assignment '%s' is neither round_robin nor a staff login",
+                  staff->path, rule);
+        return -1;
+    }
+    return 0;
+}
+
+//  The login a new lead without a responsible gets.
+static db_rc_t
+s_assign (funnel_t *self, const char **login)
+{
+    if (strcmp (self->staff->lead_assignment, "round_robin") != 0) {
+        *login = self->staff->lead_assignment;
+        return DB_OK;
+    }
+    const char *managers[MAX_MANAGERS];
+    size_t n = staff_holders (self->staff, "manager", managers, MAX_MANAGERS);
+    if (n > MAX_MANAGERS)
+        n = MAX_MANAGERS;
+    uint64_t turn = 0;
+    db_rc_t rc = store_next_turn (service_db (self->svc), &turn);
+    if (rc == DB_OK && n == 0)
+        rc = DB_PERMANENT;      // funnel_check_assignment refused this at start
+    if (rc == DB_OK)
+        *login = managers[turn % n];
+    return rc;
+}
+
+//  ---------------------------------------------------------------- effects
+
+typedef struct {
+    funnel_t *self;
+    const store_lead_t *lead;
+    const engine_input_t *in;
+    const engine_result_t *result;
+    const char *causation;
+    char correlation[32];
+    char record[32];
+    uint32_t version;           // after the change
+    uint64_t contact_id, company_id;
+} apply_t;
+
+static service_rc_t
+s_emit (apply_t *a, const ProtobufCMessage *msg)
+{
+    return service_emit (a->self->svc, msg, a->correlation, a->causation);
+}
+
+//  The lead's data as LeadReceived (strings borrowed from lead).
+static Crm__V1__LeadReceived
+s_received (const store_lead_t *lead)
+{
+    Crm__V1__LeadReceived r = CRM__V1__LEAD_RECEIVED__INIT;
+    r.source_system = (char *) lead->source_system;
+    r.external_id = (char *) lead->external_id;
+    r.name = (char *) lead->name;
+    r.phone = (char *) lead->phone;
+    r.email = (char *) lead->email;
+    r.company = (char *) lead->company;
+    r.comment = (char *) lead->comment;
+    r.responsible = (char *) lead->responsible;
+    return r;
+}
+
+//  The deals service opens the deal from this alone.
+static service_rc_t
+s_converted (apply_t *a, const engine_effect_t *e)
+{
+    const engine_result_t *result = a->result;
+    Crm__V1__FieldValue *values = calloc (result->n_values + 1, sizeof *values);
+    Crm__V1__FieldValue **fields = calloc (result->n_values + 1, sizeof *fields);
+    char (*display)[256] = calloc (result->n_values + 1, sizeof *display);
+    service_rc_t rc = values && fields && display ? SERVICE_OK : SERVICE_FAIL;
+    for (size_t i = 0; rc == SERVICE_OK && i < result->n_values; i++) {
+        const pipeline_field_t *field = pipeline_field (a->self->def, result->values[i].name);
+        if (field)
+            engine_display_value (field, result->values[i].value, display[i], sizeof display[i]);
+        else
+            snprintf (display[i], sizeof display[i], "%s", result->values[i].value);
+        crm__v1__field_value__init (&values[i]);
+        values[i].name = (char *) result->values[i].name;
+        values[i].value = (char *) result->values[i].value;
+        values[i].display = display[i];
+        fields[i] = &values[i];
+    }
+    if (rc == SERVICE_OK) {
+        Crm__V1__LeadReceived lead = s_received (a->lead);
+        Crm__V1__LeadConverted event = CRM__V1__LEAD_CONVERTED__INIT;
+        event.lead_id = a->lead->id;
+        event.lead = &lead;
+        event.contact_id = a->contact_id;
+        event.company_id = a->company_id;
+        event.responsible = (char *) a->lead->responsible;
+        event.pipeline = (char *) e->pipeline;
+        event.n_fields = result->n_values;
+        event.fields = fields;
+        rc = s_emit (a, &event.base);
+        char id[24];
+        log_info ("lead converted", "lead_id", log_u64 (id, a->lead->id), "correlation_id", a->correlation,
+                  "pipeline", e->pipeline, NULL);
+    }
+    free (values);
+    free (fields);
+    free (display);
+    return rc;
+}
+
+static service_rc_t
+s_contact (apply_t *a, const engine_effect_t *e)
+{
+    bool no_deal = e->flag && *e->flag;
+    db_rc_t rc = store_contact_make (service_db (a->self->svc), a->lead, no_deal, &a->contact_id,
+                                     &a->company_id);
+    if (rc)
+        return service_rc (rc);
+    char detail[300];
+    int n = snprintf (detail, sizeof detail, "контакт №%" PRIu64, a->contact_id);
+    if (a->company_id)
+        n += snprintf (detail + n, sizeof detail - (size_t) n, ", компания №%" PRIu64, a->company_id);
+    if (no_deal)
+        snprintf (detail + n, sizeof detail - (size_t) n, ", «%s»", e->flag);
+    engine_history_t line = {"system", e->rule, "contact created", detail};
+    return service_rc (store_history_add (service_db (a->self->svc), a->lead->id, a->in->now_ms, &line, 1));
+}
+
+static service_rc_t
+s_effect (apply_t *a, const engine_effect_t *e)
+{
+    switch (e->kind) {
+        case ENGINE_NOTIFY: {
+            Crm__V1__NotificationRequested m = CRM__V1__NOTIFICATION_REQUESTED__INIT;
+            m.request_key = e->key;
+            m.recipient = (char *) e->recipient;
+            m.text = e->text;
+            return s_emit (a, &m.base);
+        }
+        case ENGINE_TASK: {
+            db_rc_t rc = store_task_requested (service_db (a->self->svc), e->key, a->lead->id, e->tag);
+            if (rc)
+                return service_rc (rc);
+            Crm__V1__TaskRequested m = CRM__V1__TASK_REQUESTED__INIT;
+            m.request_key = e->key;
+            m.title = e->text;
+            m.description = e->description ? e->description : "";
+            m.record = a->record;
+            m.creator = (char *) (e->creator ? e->creator : "");
+            m.responsible = (char *) e->recipient;
+            m.coexecutors = (char **) e->coexecutors;
+            m.n_coexecutors = e->n_coexecutors;
+            m.deadline_ms = e->at_ms;
+            m.tag = (char *) (e->tag ? e->tag : "");
+            m.rule = (char *) e->rule;
+            return s_emit (a, &m.base);
+        }
+        case ENGINE_ACTIVITY: {
+            Crm__V1__ActivityRequested m = CRM__V1__ACTIVITY_REQUESTED__INIT;
+            m.request_key = e->key;
+            m.title = e->text;
+            m.record = a->record;
+            m.responsible = (char *) e->recipient;
+            m.at_ms = e->at_ms;
+            m.rule = (char *) e->rule;
+            return s_emit (a, &m.base);
+        }
+        case ENGINE_TIMER_SET: {
+            Crm__V1__TimerRequested m = CRM__V1__TIMER_REQUESTED__INIT;
+            m.key = e->key;
+            m.due_ms = e->at_ms;
+            m.owner = OWNER;
+            return s_emit (a, &m.base);
+        }
+        case ENGINE_TIMER_CANCEL: {
+            Crm__V1__TimerCancelRequested m = CRM__V1__TIMER_CANCEL_REQUESTED__INIT;
+            m.key = e->key;
+            m.owner = OWNER;
+            return s_emit (a, &m.base);
+        }
+        case ENGINE_CREATE_CONTACT: return s_contact (a, e);
+        case ENGINE_OPEN_DEAL: return s_converted (a, e);
+    }
+    return SERVICE_FAIL;
+}
+
+//  Runs in through the rules for lead (loaded FOR UPDATE, or just
+//  inserted), then stores and emits what they decided. save: store the
+//  lead even if the rules changed nothing (a new lead's responsible).
+//  Returns SERVICE_OK, also for a refusal (result->code set: nothing was
+//  changed), or the failure.
+static service_rc_t
+s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, const char *causation, bool save,
+         engine_result_t *result)
+{
+    engine_record_t record = {lead->id,     lead->stage,  lead->version, lead->entered_ms, lead->responsible,
+                              lead->values, lead->n_values, lead->tags,  lead->n_tags};
+    if (engine_apply (self->def, &record, in, result) < 0)
+        return SERVICE_FAIL;
+    if (result->code)
+        return SERVICE_OK;
+    apply_t a = {self, lead, in, result, causation, "", "", lead->version, lead->contact_id, lead->company_id};
+    snprintf (a.correlation, sizeof a.correlation, "lead:%" PRIu64, lead->id);
+    snprintf (a.record, sizeof a.record, "lead:%" PRIu64, lead->id);
+    if (result->changed || a.version == 0)
+        a.version++;
+    db_t *db = service_db (self->svc);
+    db_rc_t rc = DB_OK;
+    if (result->changed || save)
+        rc = store_lead_save (db, lead->id, result->stage, result->values, result->n_values, result->entered_ms,
+                              a.version, lead->responsible);
+    if (rc == DB_OK)
+        rc = store_history_add (db, lead->id, in->now_ms, result->history, result->n_history);
+    service_rc_t src = service_rc (rc);
+    for (size_t i = 0; src == SERVICE_OK && i < result->n_moves; i++) {
+        const engine_move_t *m = &result->moves[i];
+        Crm__V1__LeadMoved event = CRM__V1__LEAD_MOVED__INIT;
+        event.lead_id = lead->id;
+        event.from_stage = (char *) m->from;
+        event.to_stage = (char *) m->to;
+        event.version = a.version;
+        event.actor = (char *) (m->rule && *m->rule ? "system" : in->actor);
+        event.rule = (char *) (m->rule ? m->rule : "");
+        src = s_emit (&a, &event.base);
+        char id[24];
+        log_info ("lead moved", "lead_id", log_u64 (id, lead->id), "correlation_id", a.correlation, "from",
+                  m->from, "to", m->to, "actor", event.actor, "rule", event.rule, NULL);
+    }
+    for (size_t i = 0; src == SERVICE_OK && i < result->n_effects; i++)
+        src = s_effect (&a, &result->effects[i]);
+    return src;
+}
+
+//  ---------------------------------------------------------------- paths
+
+service_rc_t
+funnel_created (funnel_t *self, uint64_t lead_id, Crm__V1__LeadReceived *lead, const char *causation_id)
+{
+    if (!*lead->responsible) {
+        const char *login = NULL;
+        db_rc_t rc = s_assign (self, &login);
+        if (rc)
+            return service_rc (rc);
+        char *copy = strdup (login);
+        if (!copy)
+            return SERVICE_FAIL;
+        if (lead->responsible != protobuf_c_empty_string)
+            free (lead->responsible);
+        lead->responsible = copy;
+    }
+    char correlation[32], id[24];
+    snprintf (correlation, sizeof correlation, "lead:%" PRIu64, lead_id);
+    Crm__V1__LeadCreated event = CRM__V1__LEAD_CREATED__INIT;
+    event.lead_id = lead_id;
+    event.lead = lead;
+    event.stage = self->def->stages[0].id;
+    log_info ("lead created", "lead_id", log_u64 (id, lead_id), "correlation_id", correlation, "source_system",
+              lead->source_system, "external_id", lead->external_id, "responsible", lead->responsible, NULL);
+    service_rc_t rc = service_emit (self->svc, &event.base, correlation, causation_id);
+    if (rc)
+        return rc;
+
+    store_lead_t row;
+    engine_result_t result = {0};
+    engine_input_t in = {.kind = ENGINE_CREATE, .actor = "system", .now_ms = clock_now_ms ()};
+    if (store_lead_new (&row, lead_id, lead))
+        rc = SERVICE_FAIL;
+    if (rc == SERVICE_OK)
+        rc = s_apply (self, &row, &in, causation_id, true, &result);
+    if (rc == SERVICE_OK && result.code) {
+        log_error ("the definition refused a new lead", "lead_id", id, "code", result.code, "error",
+                   result.message, NULL);
+        rc = SERVICE_FAIL;
+    }
+    engine_result_free (&result);
+    store_lead_free (&row);
+    return rc;
+}
+
+//  The strings of a MoveLead that are not UTF-8 (protobuf-c does not
+//  check): the first one's name, or NULL.
+static const char *
+s_not_utf8 (const Crm__V1__MoveLead *move)
+{
+    if (!utf8_valid (move->stage))
+        return "stage";
+    for (size_t i = 0; i < move->n_set; i++) {
+        if (!utf8_valid (move->set[i]->name))
+            return "set";
+        if (!utf8_valid (move->set[i]->value))
+            return utf8_valid (move->set[i]->name) ? move->set[i]->name : "set";
+    }
+    return NULL;
+}
+
+service_rc_t
+funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
+{
+    funnel_t *self = arg;
+    Crm__V1__MoveLead *move = crm__v1__move_lead__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    if (!move) {
+        service_reply_error (reply, "MALFORMED", "payload is not a crm.v1.MoveLead", NULL, 0);
+        return SERVICE_REJECT;
+    }
+    store_lead_t lead = {0};
+    engine_result_t result = {0};
+    engine_value_t set[MAX_SET];
+    service_rc_t rc = SERVICE_REJECT;
+    const char *bad = s_not_utf8 (move);
+    char message[160];
+    if (bad) {
+        snprintf (message, sizeof message, "%s is not valid UTF-8", bad);
+        service_reply_error (reply, "INVALID_ARGUMENT", message, &bad, 1);
+        goto cleanup;
+    }
+    if (move->n_set > MAX_SET) {
+        snprintf (message, sizeof message, "at most %d fields in one move", MAX_SET);
+        service_reply_error (reply, "INVALID_ARGUMENT", message, (const char *[]) {"set"}, 1);
+        goto cleanup;
+    }
+    rc = service_rc (store_lead_load (service_db (svc), move->lead_id, true, &lead));
+    if (rc)
+        goto cleanup;
+    if (!lead.id) {
+        snprintf (message, sizeof message, "no lead %" PRIu64, move->lead_id);
+        service_reply_error (reply, "NOT_FOUND", message, (const char *[]) {"lead_id"}, 1);
+        rc = SERVICE_REJECT;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < move->n_set; i++)
+        set[i] = (engine_value_t) {move->set[i]->name, move->set[i]->value};
+    engine_input_t in = {.kind = ENGINE_MOVE,
+                         .actor = *cmd->sender ? cmd->sender : "unknown",
+                         .now_ms = clock_now_ms (),
+                         .stage = move->stage,
+                         .set = set,
+                         .n_set = move->n_set,
+                         .version = move->version};
+    rc = s_apply (self, &lead, &in, cmd->command_id, false, &result);
+    char id[24];
+    log_u64 (id, lead.id);
+    if (rc == SERVICE_OK && result.code) {
+        log_info ("move refused", "lead_id", id, "command_id", cmd->command_id, "code", result.code, "error",
+                  result.message, NULL);
+        service_reply_error (reply, result.code, result.message, result.fields, result.n_fields);
+        rc = SERVICE_REJECT;
+    }
+    else if (rc == SERVICE_OK) {
+        Crm__V1__MoveLeadReply answer = CRM__V1__MOVE_LEAD_REPLY__INIT;
+        answer.lead_id = lead.id;
+        answer.stage = (char *) result.stage;
+        answer.version = lead.version + (result.changed ? 1 : 0);
+        service_reply_set (reply, &answer.base);
+    }
+
+cleanup:
+    engine_result_free (&result);
+    store_lead_free (&lead);
+    crm__v1__move_lead__free_unpacked (move, NULL);
+    return rc;
+}
+
+//  Applies in to lead id (loaded FOR UPDATE) for an event; a refusal or an
+//  unknown lead is a dead letter (why in reason).
+static service_rc_t
+s_event (funnel_t *self, uint64_t id, engine_input_t *in, const Crm__V1__Envelope *event, char *reason,
+         size_t size)
+{
+    store_lead_t lead;
+    engine_result_t result = {0};
+    service_rc_t rc = service_rc (store_lead_load (service_db (self->svc), id, true, &lead));
+    if (rc == SERVICE_OK && !lead.id) {
+        snprintf (reason, size, "no lead %" PRIu64, id);
+        rc = SERVICE_REJECT;
+    }
+    if (rc == SERVICE_OK)
+        rc = s_apply (self, &lead, in, event->event_id, false, &result);
+    if (rc == SERVICE_OK && result.code) {
+        snprintf (reason, size, "%s: %s", result.code, result.message);
+        rc = SERVICE_REJECT;
+    }
+    engine_result_free (&result);
+    store_lead_free (&lead);
+    return rc;
+}
+
+service_rc_t
+funnel_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
+{
+    (void) svc;
+    funnel_t *self = arg;
+    Crm__V1__TimerFired *fired = crm__v1__timer_fired__unpack (NULL, event->payload.len, event->payload.data);
+    if (!fired) {
+        snprintf (reason, size, "payload is not a crm.v1.TimerFired");
+        return SERVICE_REJECT;
+    }
+    service_rc_t rc = SERVICE_OK;
+    uint64_t id = 0;
+    char timer[128];
+    if (strcmp (fired->owner, OWNER) != 0)
+        ;   // another service's timer
+    else if (engine_parse_timer_key (self->def, fired->key, &id, timer, sizeof timer)) {
+        snprintf (reason, size, "timer key '%.200s' is not one of the lead funnel's", fired->key);
+        rc = SERVICE_REJECT;
+    }
+    else {
+        engine_input_t in = {.kind = ENGINE_TIMER,
+                             .actor = "system",
+                             .now_ms = fired->fired_ms ? fired->fired_ms : clock_now_ms (),
+                             .timer = timer,
+                             .due_ms = fired->due_ms};
+        rc = s_event (self, id, &in, event, reason, size);
+    }
+    crm__v1__timer_fired__free_unpacked (fired, NULL);
+    return rc;
+}
+
+//  The lead of a record "lead:<id>": its id, or 0 for any other record.
+static uint64_t
+s_lead_of (const char *record)
+{
+    if (strncmp (record, "lead:", 5) != 0 || record[5] < '1' || record[5] > '9')
+        return 0;
+    char *end;
+    uint64_t id = strtoull (record + 5, &end, 10);
+    return *end ? 0 : id;
+}
+
+//  Records what the tasks service says of task_id in the lead's history
+//  and lead_task (locking the lead first, as every path does).
+static service_rc_t
+s_task (funnel_t *self, uint64_t id, const char *request_key, uint64_t task_id, const char *tag,
+        bool completed, const char *actor, const char *detail, int64_t now_ms, char *reason, size_t size)
+{
+    db_t *db = service_db (self->svc);
+    store_lead_t lead;
+    service_rc_t rc = service_rc (store_lead_load (db, id, true, &lead));
+    if (rc == SERVICE_OK && !lead.id) {
+        snprintf (reason, size, "no lead %" PRIu64, id);
+        rc = SERVICE_REJECT;
+    }
+    store_lead_free (&lead);
+    if (rc == SERVICE_OK)
+        rc = service_rc (store_task_update (db, request_key, task_id, id, tag, completed));
+    engine_history_t line = {*actor ? actor : "system", "", completed ? "task completed" : "task created",
+                             (char *) detail};
+    if (rc == SERVICE_OK)
+        rc = service_rc (store_history_add (db, id, now_ms, &line, 1));
+    return rc;
+}
+
+service_rc_t
+funnel_task_created (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
+{
+    (void) svc;
+    Crm__V1__TaskCreated *task = crm__v1__task_created__unpack (NULL, event->payload.len, event->payload.data);
+    if (!task) {
+        snprintf (reason, size, "payload is not a crm.v1.TaskCreated");
+        return SERVICE_REJECT;
+    }
+    service_rc_t rc = SERVICE_OK;
+    uint64_t id = s_lead_of (task->record);
+    if (id) {
+        char detail[600];
+        snprintf (detail, sizeof detail, "задача №%" PRIu64 " «%.400s» для %.64s", task->task_id, task->title,
+                  task->responsible);
+        detail[utf8_boundary (detail, strlen (detail))] = 0;
+        rc = s_task (arg, id, task->request_key, task->task_id, task->tag, false, task->creator, detail,
+                     clock_now_ms (), reason, size);
+    }
+    crm__v1__task_created__free_unpacked (task, NULL);
+    return rc;
+}
+
+service_rc_t
+funnel_task_completed (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
+{
+    (void) svc;
+    funnel_t *self = arg;
+    Crm__V1__TaskCompleted *task =
+        crm__v1__task_completed__unpack (NULL, event->payload.len, event->payload.data);
+    if (!task) {
+        snprintf (reason, size, "payload is not a crm.v1.TaskCompleted");
+        return SERVICE_REJECT;
+    }
+    service_rc_t rc = SERVICE_OK;
+    uint64_t id = s_lead_of (task->record);
+    if (id) {
+        int64_t now_ms = task->completed_ms ? task->completed_ms : clock_now_ms ();
+        char detail[64];
+        snprintf (detail, sizeof detail, "задача №%" PRIu64, task->task_id);
+        rc = s_task (self, id, task->request_key, task->task_id, task->tag, true, task->completed_by, detail,
+                     now_ms, reason, size);
+        engine_input_t in = {.kind = ENGINE_TASK_DONE, .actor = "system", .now_ms = now_ms, .tag = task->tag};
+        if (rc == SERVICE_OK)
+            rc = s_event (self, id, &in, event, reason, size);
+    }
+    crm__v1__task_completed__free_unpacked (task, NULL);
+    return rc;
+}
