@@ -223,7 +223,8 @@ BUS_P99=$(kv p99_ms "$line")
 
 say ""
 say "== ingest: SubmitLead acked after COMMIT (lead + LeadCreated + NotificationRequested) -> notification stored"
-CRM_LEADS_DEFAULT_RESPONSIBLE=manager "$BIN/crm-leads" >"$OUT/leads.log" 2>&1 &
+CRM_STAFF_FILE=$ROOT/deploy/pipelines/staff.yaml CRM_LEADS_PIPELINE=$ROOT/deploy/pipelines/lead_funnel.yaml \
+  "$BIN/crm-leads" >"$OUT/leads.log" 2>&1 &
 LEADS_PID=$!
 PIDS+=("$LEADS_PID")
 wait_port 8550 "$LEADS_PID" leads
@@ -233,7 +234,7 @@ ingest() {     # ingest NAME COUNT WINDOW RATE
   local name=$1 count=$2 window=$3 rate=$4 line wait
   snap
   line=$(run_timed "$name" "$BIN/crm-loadgen" --count "$count" --window "$window" --rate "$rate" \
-           --prefix "$name" --responsibles manager-0,manager-1,manager-2,manager-3) \
+           --prefix "$name" --responsibles ivanov,smirnova) \
     || die "$name failed: $line $(tail -n 3 "$OUT/$name.err")"
   STORED=$((STORED + count))
   wait=$(wait_stored "$STORED")

@@ -67,7 +67,8 @@ static const char s_usage[] =
     "                   [--rate R] [--timeout MS] [--endpoint E]\n"
     "Submits N leads (default 1000), external ids P-I.. (default lead-0..), to the\n"
     "leads service with W commands in flight (default 64), at R leads/s (default 0:\n"
-    "as fast as it goes). A command unanswered after MS ms (default 5000) or\n"
+    "as fast as it goes), responsible R or A, B, C in turn (staff logins; default\n"
+    "none: the service assigns them). A command unanswered after MS ms (default 5000) or\n"
     "answered UNAVAILABLE is sent again. Prints one key=value line; exits 0 if\n"
     "every lead was acked, 1 if not, 2 on a bad option.\n";
 
@@ -129,7 +130,7 @@ s_parse_options (options_t *opt, int argc, char **argv, char *endpoint, size_t e
     };
     *opt = (options_t){.source_system = "loadgen",
                        .prefix = "lead",
-                       .responsibles = {"manager"},
+                       .responsibles = {""},
                        .n_responsibles = 1,
                        .count = 1000,
                        .window = 64,

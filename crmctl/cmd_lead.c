@@ -1,6 +1,7 @@
 /*  cmd_lead: see cmd_lead.h. */
 #include "cmd_lead.h"
 #include "cli.h"
+#include "cmd_funnel.h"
 #include "clock.h"
 #include "crm/v1/leads.pb-c.h"
 
@@ -20,6 +21,8 @@ const char cmd_lead_usage[] =
     "                     [--timeout MS]\n"
     "      Submits a lead to the leads service and prints its id. (source system,\n"
     "      external id) identify the lead: submitting it again names the same lead.\n"
+    "      --responsible: a staff login; without it the lead is assigned as the\n"
+    "      staff directory says (round robin among the managers, or one login).\n"
     "      One of --name, --phone, --email is required. Retries while the service\n"
     "      is unavailable, for up to --timeout ms in all (default 10000).\n";
 
@@ -223,13 +226,18 @@ int
 cmd_lead_run (int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error ("lead", "which lead command? (submit)");
+        return cli_usage_error ("lead", "which lead command? (submit, move, show)");
     if (strcmp (argv[1], "submit") == 0)
         return s_submit_run (argc - 1, argv + 1);
+    if (strcmp (argv[1], "move") == 0)
+        return cmd_funnel_move_run (argc - 1, argv + 1);
+    if (strcmp (argv[1], "show") == 0)
+        return cmd_funnel_show_run (argc - 1, argv + 1);
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "help") == 0) {
         fputs ("usage:\n", stdout);
         fputs (cmd_lead_usage, stdout);
+        fputs (cmd_funnel_usage, stdout);
         return CLI_EXIT_OK;
     }
-    return cli_usage_error ("lead", "unknown lead command '%s' (known: submit)", argv[1]);
+    return cli_usage_error ("lead", "unknown lead command '%s' (known: submit, move, show)", argv[1]);
 }

@@ -1,5 +1,6 @@
 /*  cmd_lead: `crmctl lead submit`: hands one lead to the leads service, as
-    another system would, and says which lead it became.
+    another system would, and says which lead it became. `crmctl lead move`
+    and `lead show` are cmd_funnel's.
 */
 #ifndef CRMCTL_CMD_LEAD_H
 #define CRMCTL_CMD_LEAD_H

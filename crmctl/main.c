@@ -5,6 +5,7 @@
     answer, 2 a mistake on the command line (see cli.h).
 */
 #include "cli.h"
+#include "cmd_funnel.h"
 #include "cmd_lead.h"
 #include "cmd_notifications.h"
 #include "cmd_status.h"
@@ -21,6 +22,7 @@ s_usage (FILE *out)
            "Commands:\n",
            out);
     fputs (cmd_lead_usage, out);
+    fputs (cmd_funnel_usage, out);
     fputs (cmd_notifications_usage, out);
     fputs (cmd_status_usage, out);
     fputs (cmd_timers_usage, out);
@@ -50,6 +52,9 @@ main (int argc, char **argv)
     const char *command = argv[1];
     if (strcmp (command, "lead") == 0)
         return cmd_lead_run (argc - 1, argv + 1);
+    if (strcmp (command, "leads") == 0 || strcmp (command, "contacts") == 0
+        || strcmp (command, "companies") == 0)
+        return cmd_funnel_list_run (argc - 1, argv + 1);
     if (strcmp (command, "notifications") == 0)
         return cmd_notifications_run (argc - 1, argv + 1);
     if (strcmp (command, "status") == 0)
@@ -58,6 +63,6 @@ main (int argc, char **argv)
         return cmd_timers_run (argc - 1, argv + 1);
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
-    return cli_usage_error ("", "unknown command '%s' (known: lead submit, notifications, status, timers)",
+    return cli_usage_error ("", "unknown command '%s' (known: lead, leads, contacts, companies, notifications, status, timers)",
                             command);
 }

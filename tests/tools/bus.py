@@ -31,6 +31,20 @@ from $CRM_PY_GEN.
       connection, the same lead with external id X. --when-file: once
       subscribed, waits until PATH exists before publishing.
 
+  bus.py call ENDPOINT TYPE [JSON] [--sender S] [--timeout MS]
+      Sends command TYPE (e.g. MoveLead, ShowLead, ListTimers) with the
+      crm.v1 message of that name built from JSON (protobuf's JSON mapping,
+      field names as in the .proto; default {}) and prints the Reply as JSON
+      with the payload decoded into "result" (64-bit integers as strings).
+
+  bus.py subscribe ENDPOINT [--count N] [--type T] [--timeout S]
+      Connects a SUB to a service's PUB endpoint (base port + 1), prints
+      "subscribed" once its first Heartbeat came (so the subscription is
+      live), then one JSON line per event (of type T, if given):
+      {"type", "sequence", "correlation_id", "causation_id", "payload"}, the
+      payload decoded. Exits after N events (0: until the timeout, default
+      60 s); exit 1 if fewer came.
+
   bus.py fake-source NAME PORT
       Acts as service NAME with base port PORT: binds an XPUB on PORT+1 and
       a ROUTER on PORT+2, answers ReplayRequests from the events it holds,
@@ -39,7 +53,8 @@ from $CRM_PY_GEN.
         {"op": "wait_sub"}                  wait for a subscriber (prints "subscribed")
         {"op": "raw", "topic": T, "hex": H} publish [T][bytes]
         {"op": "event", "seq": N, "type": T, "live": true,
-         "payload_hex": H | "request_key": K, "recipient": R, "text": X,
+         "payload_hex": H | "message": JSON (a crm.v1 message of type T) |
+         "request_key": K, "recipient": R, "text": X,
          "correlation_id": C, "source": S, "hold": true,
          "patch": [[OLD_HEX, NEW_HEX], ...]}
                                             hold an Envelope (served by replay
@@ -60,7 +75,31 @@ import zmq
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.environ.get("CRM_PY_GEN", os.path.join(ROOT, "build", "gen", "py")))
 
-from crm.v1 import bus_pb2, command_pb2, leads_pb2, notifier_pb2  # noqa: E402
+from crm.v1 import bus_pb2, command_pb2, leads_pb2, notifier_pb2, tasks_pb2, timer_pb2  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+
+MODULES = (command_pb2, leads_pb2, notifier_pb2, tasks_pb2, timer_pb2, bus_pb2)
+
+
+def message_class(name):
+    for m in MODULES:
+        if hasattr(m, name):
+            return getattr(m, name)
+    raise SystemExit("bus.py: no crm.v1 message %r" % name)
+
+
+def to_json(msg):
+    return json_format.MessageToDict(msg, preserving_proto_field_name=True,
+                                      including_default_value_fields=True)
+
+
+def decode(name, data):
+    try:
+        msg = message_class(name)()
+        msg.ParseFromString(data)
+        return to_json(msg)
+    except (SystemExit, Exception):
+        return {"undecoded_hex": data.hex()}
 
 LEAD_FIELDS = ("source_system", "external_id", "name", "phone", "email", "company",
                "comment", "responsible")
@@ -259,6 +298,69 @@ def cmd_submit_lead(args):
     return 0
 
 
+def cmd_call(args):
+    endpoint, kind = args[0], args[1]
+    rest = args[2:]
+    body = "{}"
+    if rest and not rest[0].startswith("--"):
+        body, rest = rest[0], rest[1:]
+    opts = parse_opts(rest)
+    payload = json_format.Parse(body, message_class(kind)())
+    cid = str(uuid.uuid4())
+    cmd = command_pb2.Command(type=kind, command_id=cid, sender=opts.get("sender", "tests"),
+                              payload=payload.SerializeToString())
+    frame = call(endpoint, cmd.SerializeToString(), cid, int(opts.get("timeout", "10000")))
+    if frame is None:
+        say(json.dumps({"error": "timeout"}))
+        return 1
+    reply, out = reply_json(frame)
+    if out["error"] is None and reply.type:
+        out["result"] = decode(reply.type, reply.payload)
+    say(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def cmd_subscribe(args):
+    endpoint = args[0]
+    opts = parse_opts(args[1:])
+    count = int(opts.get("count", "0"))
+    want = opts.get("type")
+    deadline = time.monotonic() + float(opts.get("timeout", "60"))
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.linger = 0
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(endpoint)
+    live = False
+    seen = 0
+    while time.monotonic() < deadline and (count == 0 or seen < count):
+        if not sub.poll(200):
+            continue
+        frames = sub.recv_multipart()
+        if len(frames) != 2:
+            continue
+        topic = frames[0].decode(errors="replace")
+        if topic.endswith(".Heartbeat"):
+            if not live:
+                live = True
+                say("subscribed")
+            continue
+        env = bus_pb2.Envelope()
+        try:
+            env.ParseFromString(frames[1])
+        except Exception:
+            continue
+        if want and env.type != want:
+            continue
+        seen += 1
+        say(json.dumps({"type": env.type, "sequence": env.sequence, "correlation_id": env.correlation_id,
+                        "causation_id": env.causation_id, "payload": decode(env.type, env.payload)},
+                       ensure_ascii=False))
+    sub.close()
+    ctx.term()
+    return 0 if count == 0 or seen >= count else 1
+
+
 def wait_subscription(xpub, timeout_s):
     if not xpub.poll(int(timeout_s * 1000)):
         return False
@@ -375,6 +477,8 @@ class FakeSource:
         elif kind == "event":
             if "payload_hex" in op:
                 payload = bytes.fromhex(op["payload_hex"])
+            elif "message" in op:
+                payload = json_format.ParseDict(op["message"], message_class(op["type"])()).SerializeToString()
             else:
                 payload = notifier_pb2.NotificationRequested(
                     request_key=op.get("request_key", ""), recipient=op.get("recipient", ""),
@@ -440,6 +544,10 @@ def main(argv):
         return cmd_submit_lead(args)
     if cmd == "intake":
         return cmd_intake(args)
+    if cmd == "call":
+        return cmd_call(args)
+    if cmd == "subscribe":
+        return cmd_subscribe(args)
     if cmd == "fake-source":
         return FakeSource(args[0], int(args[1])).run()
     print(__doc__)
