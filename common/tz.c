@@ -86,12 +86,12 @@ tz_parse (const char *text, int64_t *ms, char *err, size_t err_size)
     bool ok;
     if (isdigit ((unsigned char) p[0]) && isdigit ((unsigned char) p[1]) && p[2] == '.')
         ok = s_digits (&p, 2, &d) && s_char (&p, '.') && s_digits (&p, 2, &mo) && s_char (&p, '.')
-             && s_digits (&p, 4, &y);
+          && s_digits (&p, 4, &y);
     else
         ok = s_digits (&p, 4, &y) && s_char (&p, '-') && s_digits (&p, 2, &mo) && s_char (&p, '-')
-             && s_digits (&p, 2, &d);
+          && s_digits (&p, 2, &d);
     ok = ok && (s_char (&p, ' ') || s_char (&p, 'T')) && s_digits (&p, 2, &h) && s_char (&p, ':')
-         && s_digits (&p, 2, &mi);
+      && s_digits (&p, 2, &mi);
     if (ok && *p == ':')
         ok = s_char (&p, ':') && s_digits (&p, 2, &s);
     if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
@@ -137,8 +137,13 @@ tz_parse (const char *text, int64_t *ms, char *err, size_t err_size)
     time_t best = 0;
     bool found = false;
     for (int isdst = 0; isdst <= 1; isdst++) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi, .tm_sec = s, .tm_isdst = isdst};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = s,
+                        .tm_isdst = isdst};
         time_t t = mktime (&tm);
         struct tm back;
         if (t == (time_t) -1 || !localtime_r (&t, &back))
