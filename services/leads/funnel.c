@@ -169,13 +169,15 @@ s_contact (apply_t *a, const engine_effect_t *e)
                                      &a->company_id);
     if (rc)
         return service_rc (rc);
+    //  The engine's own line says what the rule asked for; this one which
+    //  rows the lead is linked to (new or found again).
     char detail[300];
     int n = snprintf (detail, sizeof detail, "контакт №%" PRIu64, a->contact_id);
     if (a->company_id)
         n += snprintf (detail + n, sizeof detail - (size_t) n, ", компания №%" PRIu64, a->company_id);
     if (no_deal)
         snprintf (detail + n, sizeof detail - (size_t) n, ", «%s»", e->flag);
-    engine_history_t line = {"system", e->rule, "contact created", detail};
+    engine_history_t line = {"system", e->rule, "contact linked", detail};
     return service_rc (store_history_add (service_db (a->self->svc), a->lead->id, a->in->now_ms, &line, 1));
 }
 

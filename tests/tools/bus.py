@@ -45,6 +45,10 @@ from $CRM_PY_GEN.
       payload decoded. Exits after N events (0: until the timeout, default
       60 s); exit 1 if fewer came.
 
+  bus.py decode
+      Reads hex-encoded Envelopes, one per line (e.g. SELECT encode(envelope,
+      'hex') FROM leads.outbox), and prints each as subscribe does.
+
   bus.py fake-source NAME PORT
       Acts as service NAME with base port PORT: binds an XPUB on PORT+1 and
       a ROUTER on PORT+2, answers ReplayRequests from the events it holds,
@@ -353,12 +357,26 @@ def cmd_subscribe(args):
         if want and env.type != want:
             continue
         seen += 1
-        say(json.dumps({"type": env.type, "sequence": env.sequence, "correlation_id": env.correlation_id,
-                        "causation_id": env.causation_id, "payload": decode(env.type, env.payload)},
-                       ensure_ascii=False))
+        say(json.dumps(envelope_json(env), ensure_ascii=False))
     sub.close()
     ctx.term()
     return 0 if count == 0 or seen >= count else 1
+
+
+def envelope_json(env):
+    return {"type": env.type, "sequence": env.sequence, "correlation_id": env.correlation_id,
+            "causation_id": env.causation_id, "payload": decode(env.type, env.payload)}
+
+
+def cmd_decode(args):
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        env = bus_pb2.Envelope()
+        env.ParseFromString(bytes.fromhex(line.split()[-1]))
+        say(json.dumps(envelope_json(env), ensure_ascii=False))
+    return 0
 
 
 def wait_subscription(xpub, timeout_s):
@@ -548,6 +566,8 @@ def main(argv):
         return cmd_call(args)
     if cmd == "subscribe":
         return cmd_subscribe(args)
+    if cmd == "decode":
+        return cmd_decode(args)
     if cmd == "fake-source":
         return FakeSource(args[0], int(args[1])).run()
     print(__doc__)

@@ -1,0 +1,506 @@
+/*  cmd_funnel: see cmd_funnel.h. */
+#include "cmd_funnel.h"
+#include "cli.h"
+#include "log.h"
+#include "tz.h"
+#include "crm/v1/leads.pb-c.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMEOUT_MS 10000
+#define MAX_SET 64
+
+const char cmd_funnel_usage[] =
+    "  crmctl lead move ID STAGE [--set FIELD=VALUE ...] [--version N] [--as LOGIN]\n"
+    "                   [--timeout MS]\n"
+    "      Moves lead ID to STAGE and sets the fields in one step (STAGE = its\n"
+    "      current stage only sets them). Values as people type them: a date and\n"
+    "      time in the company's zone ('2026-12-01 15:30', '01.12.2026 15:30') or\n"
+    "      ISO 8601 with an offset, an enum value's id, yes/no. --version: refused\n"
+    "      if the lead changed since that version. --as: who moves it (default\n"
+    "      $USER). Prints the lead's stage and version after the move and the\n"
+    "      rules it ran. Sent once: on no answer, look with 'lead show' before\n"
+    "      sending it again.\n"
+    "  crmctl lead show ID [--json] [--timeout MS]\n"
+    "      The lead's data, stage, fields as people read them, and its history:\n"
+    "      when (in the company's zone), who, which rule, what.\n"
+    "  crmctl leads [--stage S] [--user U] [--limit N] [--json] [--timeout MS]\n"
+    "      Leads, newest first (at most N, 1 to 1000, default 100), of stage S and\n"
+    "      responsible U if given.\n"
+    "  crmctl contacts [--limit N] [--json] [--timeout MS]\n"
+    "  crmctl companies [--limit N] [--json] [--timeout MS]\n"
+    "      The contacts and companies made from junked and converted leads;\n"
+    "      'no deal' marks «Не было сделки».\n";
+
+//  ---------------------------------------------------------------- output
+
+//  Prints text as a JSON string (quoted, escaped).
+static void
+s_json (const char *text)
+{
+    static char buf[32768];
+    log_json_escape (buf, sizeof buf, text);
+    printf ("\"%s\"", buf);
+}
+
+//  Prints text on one line of a listing: tabs and line breaks become spaces.
+static void
+s_line (const char *text)
+{
+    if (!*text) {
+        fputc ('-', stdout);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
+}
+
+//  Formats time_ms in zone (the service's: the company's) if this host's
+//  tzdata has it, else as crmctl shows times elsewhere.
+static const char *
+s_time (int64_t time_ms, const char *zone, char *buf, size_t size)
+{
+    static int zone_ok = -1;
+    char err[256];
+    if (zone_ok < 0)
+        zone_ok = *zone && tz_init (zone, err, sizeof err) == 0;
+    if (!zone_ok)
+        return cli_format_time (time_ms, buf, size);
+    tz_format (time_ms, "%Y-%m-%d %H:%M:%S", buf, size);
+    return buf;
+}
+
+//  Prints a refusal and returns CLI_EXIT_FAIL; or unpacks the reply's
+//  payload of type into *out with unpack.
+static int
+s_reply (const char *command, const Crm__V1__Reply *reply, const char *type,
+         const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
+{
+    char text[4096];
+    *out = NULL;
+    if (reply->error) {
+        cli_error (command, "%s", client_error_text (reply->error, text, sizeof text));
+        return CLI_EXIT_FAIL;
+    }
+    if (strcmp (reply->type, type) == 0)
+        *out = protobuf_c_message_unpack (descriptor, NULL, reply->payload.len, reply->payload.data);
+    if (!*out) {
+        cli_error (command, "unexpected reply from leads (type '%s')", reply->type);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int
+s_timeout (const char *command, const char *arg, long *timeout_ms)
+{
+    if (cli_parse_long (arg, 1, 24L * 3600 * 1000, timeout_ms))
+        return cli_usage_error (command, "--timeout wants milliseconds, got '%s'", arg);
+    return CLI_EXIT_OK;
+}
+
+static int
+s_lead_id (const char *command, const char *arg, uint64_t *id)
+{
+    long value;
+    if (!arg || cli_parse_long (arg, 1, LONG_MAX, &value))
+        return cli_usage_error (command, "ID must be a lead number, got '%s'", arg ? arg : "");
+    *id = (uint64_t) value;
+    return CLI_EXIT_OK;
+}
+
+static int
+s_help (void)
+{
+    fputs ("usage:\n", stdout);
+    fputs (cmd_funnel_usage, stdout);
+    return CLI_EXIT_OK;
+}
+
+//  ---------------------------------------------------------------- lead move
+
+int
+cmd_funnel_move_run (int argc, char **argv)
+{
+    const char *command = "lead move";
+    enum { O_SET = 256, O_VERSION, O_AS, O_TIMEOUT };
+    static const struct option options[] = {
+        {"set", required_argument, NULL, O_SET},     {"version", required_argument, NULL, O_VERSION},
+        {"as", required_argument, NULL, O_AS},       {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    Crm__V1__FieldValue values[MAX_SET];
+    Crm__V1__FieldValue *set[MAX_SET];
+    char *names[MAX_SET] = {0};
+    Crm__V1__MoveLead move = CRM__V1__MOVE_LEAD__INIT;
+    long version = 0, timeout_ms = TIMEOUT_MS;
+    int c, rc = CLI_EXIT_OK;
+    optind = 0;
+    while (rc == CLI_EXIT_OK && (c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+            case O_SET: {
+                char *eq = strchr (optarg, '=');
+                if (!eq || eq == optarg)
+                    rc = cli_usage_error (command, "--set wants FIELD=VALUE, got '%s'", optarg);
+                else if (move.n_set == MAX_SET)
+                    rc = cli_usage_error (command, "at most %d --set", MAX_SET);
+                else if (!(names[move.n_set] = strndup (optarg, (size_t) (eq - optarg))))
+                    rc = CLI_EXIT_FAIL;
+                else {
+                    crm__v1__field_value__init (&values[move.n_set]);
+                    values[move.n_set].name = names[move.n_set];
+                    values[move.n_set].value = eq + 1;
+                    set[move.n_set] = &values[move.n_set];
+                    move.n_set++;
+                }
+                break;
+            }
+            case O_VERSION:
+                if (cli_parse_long (optarg, 1, UINT32_MAX, &version))
+                    rc = cli_usage_error (command, "--version wants a version number, got '%s'", optarg);
+                break;
+            //  The command's sender is who moves it (client.h: $USER).
+            case O_AS: setenv ("USER", optarg, 1); break;
+            case O_TIMEOUT: rc = s_timeout (command, optarg, &timeout_ms); break;
+            case 'h': rc = s_help (); goto cleanup;
+            default: rc = cli_option_error (command, c, argv);
+        }
+    }
+    if (rc == CLI_EXIT_OK && argc - optind != 2)
+        rc = cli_usage_error (command, "wants ID and STAGE");
+    if (rc == CLI_EXIT_OK)
+        rc = s_lead_id (command, argv[optind], &move.lead_id);
+    if (rc != CLI_EXIT_OK)
+        goto cleanup;
+    move.stage = argv[optind + 1];
+    move.set = set;
+    move.version = (uint32_t) version;
+
+    Crm__V1__Reply *reply = NULL;
+    rc = CLI_EXIT_FAIL;
+    if (cli_query (command, "leads", "MoveLead", &move.base, timeout_ms, &reply) == 0) {
+        Crm__V1__MoveLeadReply *result = NULL;
+        rc = s_reply (command, reply, "MoveLeadReply", &crm__v1__move_lead_reply__descriptor,
+                      (ProtobufCMessage **) &result);
+        if (result)
+            printf ("lead %" PRIu64 ": %s, version %u\n", result->lead_id, result->stage, result->version);
+        crm__v1__move_lead_reply__free_unpacked (result, NULL);
+        crm__v1__reply__free_unpacked (reply, NULL);
+    }
+
+cleanup:
+    for (size_t i = 0; i < MAX_SET; i++)
+        free (names[i]);
+    return rc;
+}
+
+//  ---------------------------------------------------------------- lead show
+
+static void
+s_show_text (const Crm__V1__LeadDetail *d)
+{
+    const Crm__V1__LeadReceived *l = d->lead;
+    char when[64];
+    printf ("lead %" PRIu64 "  %s (%s)  version %u\n", d->lead_id, d->stage_name, d->stage, d->version);
+    const char *labels[] = {"source", "name", "phone", "email", "company", "comment", "responsible"};
+    const char *texts[] = {l ? l->source_system : "", l ? l->name : "",    l ? l->phone : "",
+                           l ? l->email : "",         l ? l->company : "", l ? l->comment : "",
+                           l ? l->responsible : ""};
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
+        if (!*texts[i])
+            continue;
+        printf ("  %-12s ", labels[i]);
+        s_line (texts[i]);
+        if (i == 0)
+            printf (" / %s", l->external_id);
+        fputc ('\n', stdout);
+    }
+    printf ("  %-12s %s\n", "created", s_time (d->created_ms, d->time_zone, when, sizeof when));
+    if (d->contact_id)
+        printf ("  %-12s %" PRIu64 "\n", "contact", d->contact_id);
+    if (d->company_id)
+        printf ("  %-12s %" PRIu64 "\n", "company id", d->company_id);
+    printf ("fields:\n");
+    if (d->n_fields == 0)
+        printf ("  -\n");
+    for (size_t i = 0; i < d->n_fields; i++) {
+        printf ("  %s: ", d->fields[i]->name);
+        s_line (d->fields[i]->display);
+        fputc ('\n', stdout);
+    }
+    printf ("history (%s):\n", *d->time_zone ? d->time_zone : "local time");
+    for (size_t i = 0; i < d->n_history; i++) {
+        const Crm__V1__HistoryEntry *h = d->history[i];
+        printf ("  %s  %s  %s  %s", s_time (h->at_ms, d->time_zone, when, sizeof when), h->actor,
+                *h->rule ? h->rule : "-", h->action);
+        if (*h->detail) {
+            fputs (": ", stdout);
+            s_line (h->detail);
+        }
+        fputc ('\n', stdout);
+    }
+}
+
+static void
+s_show_json (const Crm__V1__LeadDetail *d)
+{
+    const Crm__V1__LeadReceived *l = d->lead;
+    char when[64];
+    printf ("{\"lead_id\": %" PRIu64 ", \"stage\": ", d->lead_id);
+    s_json (d->stage);
+    printf (", \"stage_name\": ");
+    s_json (d->stage_name);
+    printf (", \"version\": %u, \"created_ms\": %" PRId64 ", \"updated_ms\": %" PRId64, d->version, d->created_ms,
+            d->updated_ms);
+    printf (", \"contact_id\": %" PRIu64 ", \"company_id\": %" PRIu64 ", \"time_zone\": ", d->contact_id,
+            d->company_id);
+    s_json (d->time_zone);
+    const char *keys[] = {"source_system", "external_id", "name", "phone", "email", "company", "comment",
+                          "responsible"};
+    const char *texts[] = {l ? l->source_system : "", l ? l->external_id : "", l ? l->name : "",
+                           l ? l->phone : "",         l ? l->email : "",       l ? l->company : "",
+                           l ? l->comment : "",       l ? l->responsible : ""};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        printf (", \"%s\": ", keys[i]);
+        s_json (texts[i]);
+    }
+    printf (", \"fields\": {");
+    for (size_t i = 0; i < d->n_fields; i++) {
+        printf ("%s", i ? ", " : "");
+        s_json (d->fields[i]->name);
+        printf (": {\"value\": ");
+        s_json (d->fields[i]->value);
+        printf (", \"display\": ");
+        s_json (d->fields[i]->display);
+        printf ("}");
+    }
+    printf ("}, \"history\": [");
+    for (size_t i = 0; i < d->n_history; i++) {
+        const Crm__V1__HistoryEntry *h = d->history[i];
+        printf ("%s{\"at_ms\": %" PRId64 ", \"at\": ", i ? ", " : "", h->at_ms);
+        s_json (s_time (h->at_ms, d->time_zone, when, sizeof when));
+        const char *hk[] = {"actor", "rule", "action", "detail"};
+        const char *hv[] = {h->actor, h->rule, h->action, h->detail};
+        for (size_t k = 0; k < 4; k++) {
+            printf (", \"%s\": ", hk[k]);
+            s_json (hv[k]);
+        }
+        printf ("}");
+    }
+    printf ("]}\n");
+}
+
+int
+cmd_funnel_show_run (int argc, char **argv)
+{
+    const char *command = "lead show";
+    enum { O_JSON = 256, O_TIMEOUT };
+    static const struct option options[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    Crm__V1__ShowLead show = CRM__V1__SHOW_LEAD__INIT;
+    long timeout_ms = TIMEOUT_MS;
+    bool json = false;
+    int c, rc;
+    optind = 0;
+    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+            case O_JSON: json = true; break;
+            case O_TIMEOUT:
+                if ((rc = s_timeout (command, optarg, &timeout_ms)))
+                    return rc;
+                break;
+            case 'h': return s_help ();
+            default: return cli_option_error (command, c, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error (command, "wants one ID");
+    if ((rc = s_lead_id (command, argv[optind], &show.lead_id)))
+        return rc;
+    Crm__V1__Reply *reply = NULL;
+    if (cli_query (command, "leads", "ShowLead", &show.base, timeout_ms, &reply))
+        return CLI_EXIT_FAIL;
+    Crm__V1__LeadDetail *detail = NULL;
+    rc = s_reply (command, reply, "LeadDetail", &crm__v1__lead_detail__descriptor, (ProtobufCMessage **) &detail);
+    if (detail && json)
+        s_show_json (detail);
+    else if (detail)
+        s_show_text (detail);
+    crm__v1__lead_detail__free_unpacked (detail, NULL);
+    crm__v1__reply__free_unpacked (reply, NULL);
+    return rc;
+}
+
+//  ---------------------------------------------------------------- lists
+
+static void
+s_print_leads (const Crm__V1__LeadList *list, bool json)
+{
+    char when[64];
+    if (json)
+        printf ("[");
+    else if (list->n_leads == 0)
+        printf ("no leads\n");
+    for (size_t i = 0; i < list->n_leads; i++) {
+        const Crm__V1__LeadSummary *l = list->leads[i];
+        if (json) {
+            printf ("%s{\"lead_id\": %" PRIu64 ", \"stage\": ", i ? ", " : "", l->lead_id);
+            s_json (l->stage);
+            printf (", \"responsible\": ");
+            s_json (l->responsible);
+            printf (", \"name\": ");
+            s_json (l->name);
+            printf (", \"company\": ");
+            s_json (l->company);
+            printf (", \"version\": %u, \"updated_ms\": %" PRId64 "}", l->version, l->updated_ms);
+            continue;
+        }
+        printf ("%" PRIu64 "  %s  %s  v%u  %s  ", l->lead_id, l->stage, l->responsible, l->version,
+                cli_format_time (l->updated_ms, when, sizeof when));
+        s_line (l->name);
+        fputs ("  ", stdout);
+        s_line (l->company);
+        fputc ('\n', stdout);
+    }
+    if (json)
+        printf ("]\n");
+}
+
+static void
+s_print_contacts (const Crm__V1__ContactList *list, bool json)
+{
+    if (json)
+        printf ("[");
+    else if (list->n_contacts == 0)
+        printf ("no contacts\n");
+    for (size_t i = 0; i < list->n_contacts; i++) {
+        const Crm__V1__Contact *c = list->contacts[i];
+        if (json) {
+            printf ("%s{\"id\": %" PRIu64 ", \"name\": ", i ? ", " : "", c->id);
+            s_json (c->name);
+            printf (", \"phone\": ");
+            s_json (c->phone);
+            printf (", \"email\": ");
+            s_json (c->email);
+            printf (", \"company_id\": %" PRIu64 ", \"company\": ", c->company_id);
+            s_json (c->company);
+            printf (", \"no_deal\": %s, \"lead_id\": %" PRIu64 ", \"created_ms\": %" PRId64 "}",
+                    c->no_deal ? "true" : "false", c->lead_id, c->created_ms);
+            continue;
+        }
+        printf ("%" PRIu64 "  ", c->id);
+        const char *texts[] = {c->name, c->phone, c->email, c->company};
+        for (size_t k = 0; k < 4; k++) {
+            s_line (texts[k]);
+            fputs ("  ", stdout);
+        }
+        printf ("lead %" PRIu64 "%s\n", c->lead_id, c->no_deal ? "  no deal (Не было сделки)" : "");
+    }
+    if (json)
+        printf ("]\n");
+}
+
+static void
+s_print_companies (const Crm__V1__CompanyList *list, bool json)
+{
+    if (json)
+        printf ("[");
+    else if (list->n_companies == 0)
+        printf ("no companies\n");
+    for (size_t i = 0; i < list->n_companies; i++) {
+        const Crm__V1__Company *c = list->companies[i];
+        if (json) {
+            printf ("%s{\"id\": %" PRIu64 ", \"name\": ", i ? ", " : "", c->id);
+            s_json (c->name);
+            printf (", \"no_deal\": %s, \"lead_id\": %" PRIu64 ", \"created_ms\": %" PRId64 "}",
+                    c->no_deal ? "true" : "false", c->lead_id, c->created_ms);
+            continue;
+        }
+        printf ("%" PRIu64 "  ", c->id);
+        s_line (c->name);
+        printf ("  lead %" PRIu64 "%s\n", c->lead_id, c->no_deal ? "  no deal (Не было сделки)" : "");
+    }
+    if (json)
+        printf ("]\n");
+}
+
+int
+cmd_funnel_list_run (int argc, char **argv)
+{
+    const char *command = argv[0];
+    bool leads = strcmp (command, "leads") == 0, contacts = strcmp (command, "contacts") == 0;
+    enum { O_STAGE = 256, O_USER, O_LIMIT, O_JSON, O_TIMEOUT };
+    static const struct option options[] = {
+        {"stage", required_argument, NULL, O_STAGE}, {"user", required_argument, NULL, O_USER},
+        {"limit", required_argument, NULL, O_LIMIT}, {"json", no_argument, NULL, O_JSON},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    Crm__V1__ListLeads list_leads = CRM__V1__LIST_LEADS__INIT;
+    Crm__V1__ListContacts list_contacts = CRM__V1__LIST_CONTACTS__INIT;
+    Crm__V1__ListCompanies list_companies = CRM__V1__LIST_COMPANIES__INIT;
+    long limit = 0, timeout_ms = TIMEOUT_MS;
+    bool json = false;
+    int c, rc;
+    optind = 0;
+    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+            case O_STAGE:
+            case O_USER:
+                if (!leads)
+                    return cli_usage_error (command, "--stage and --user are for 'crmctl leads'");
+                if (c == O_STAGE)
+                    list_leads.stage = optarg;
+                else
+                    list_leads.user = optarg;
+                break;
+            case O_LIMIT:
+                if (cli_parse_long (optarg, 1, 1000, &limit))
+                    return cli_usage_error (command, "--limit wants a number from 1 to 1000, got '%s'", optarg);
+                break;
+            case O_JSON: json = true; break;
+            case O_TIMEOUT:
+                if ((rc = s_timeout (command, optarg, &timeout_ms)))
+                    return rc;
+                break;
+            case 'h': return s_help ();
+            default: return cli_option_error (command, c, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error (command, "unexpected argument '%s'", argv[optind]);
+    list_leads.limit = list_contacts.limit = list_companies.limit = (uint32_t) limit;
+    const char *type = leads ? "ListLeads" : contacts ? "ListContacts" : "ListCompanies";
+    const ProtobufCMessage *request = leads      ? &list_leads.base
+                                    : contacts ? &list_contacts.base
+                                               : &list_companies.base;
+    const char *answer_type = leads ? "LeadList" : contacts ? "ContactList" : "CompanyList";
+    const ProtobufCMessageDescriptor *descriptor = leads      ? &crm__v1__lead_list__descriptor
+                                                 : contacts ? &crm__v1__contact_list__descriptor
+                                                            : &crm__v1__company_list__descriptor;
+    Crm__V1__Reply *reply = NULL;
+    if (cli_query (command, "leads", type, request, timeout_ms, &reply))
+        return CLI_EXIT_FAIL;
+    ProtobufCMessage *answer = NULL;
+    rc = s_reply (command, reply, answer_type, descriptor, &answer);
+    if (answer && leads)
+        s_print_leads ((Crm__V1__LeadList *) answer, json);
+    else if (answer && contacts)
+        s_print_contacts ((Crm__V1__ContactList *) answer, json);
+    else if (answer)
+        s_print_companies ((Crm__V1__CompanyList *) answer, json);
+    if (answer)
+        protobuf_c_message_free_unpacked (answer, NULL);
+    crm__v1__reply__free_unpacked (reply, NULL);
+    return rc;
+}
