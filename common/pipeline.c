@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pipeline_builtins[] = {"id",    "name",        "phone",       "email",
-                                         "company", "comment",   "responsible", "responsible_name",
-                                         "stage", "stage_name", "now",         NULL};
+const char *const pipeline_builtins[] = {"id",      "name",       "phone",       "email",
+                                         "company", "comment",    "responsible", "responsible_name",
+                                         "stage",   "stage_name", "now",         NULL};
 
 //  Longest duration accepted: 100 years, so that a date plus or minus one
 //  stays far inside int64 milliseconds.
@@ -42,7 +42,8 @@ pipeline_want_word (yamltree_t *tree, const yaml_node_t *node, const char *what,
     char allowed[64] = "";
     for (const char *c = extra; *c; c++)
         snprintf (allowed + strlen (allowed), sizeof allowed - strlen (allowed), ", '%c'", *c);
-    return yamltree_fail (tree, node, "%s '%s' must be lowercase latin letters, digits%s", what, text, allowed);
+    return yamltree_fail (tree, node, "%s '%s' must be lowercase latin letters, digits%s", what, text,
+                          allowed);
 }
 
 char *
@@ -60,7 +61,7 @@ pipeline_list_add (char *buf, size_t size, const char *name)
     size_t used = strlen (buf), len = strlen (name);
     for (const char *at = strstr (buf, name); at; at = strstr (at + 1, name))
         if ((at == buf || at[-1] == ' ') && (at[len] == ',' || at[len] == 0))
-            return;     // listed already
+            return;  // listed already
     if (used + 1 >= size)
         return;
     snprintf (buf + used, size - used, "%s%s", used ? ", " : "", name);
@@ -244,7 +245,8 @@ s_durations (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *n
         for (size_t k = 0; k < ld->n_dur; k++)
             pipeline_list_add (list, sizeof list, ld->dur_names[k]);
         if (!text || !*name)
-            yamltree_fail (t, key, "'%s' is not name=duration (e.g. %s=15s)", item, ld->n_dur ? list : "name");
+            yamltree_fail (t, key, "'%s' is not name=duration (e.g. %s=15s)", item,
+                           ld->n_dur ? list : "name");
         else if (j == ld->n_dur)
             yamltree_fail (t, key, "unknown duration '%s' (durations: %s)", name, *list ? list : "none");
         else if (pipeline_duration (text, &ld->dur_ms[j]))
@@ -269,7 +271,8 @@ s_field (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *node)
     yamltree_context (t, "field '%s'", id);
     for (const char *const *b = pipeline_builtins; *b; b++)
         if (strcmp (*b, id) == 0)
-            return yamltree_fail (t, key, "'%s' is a built-in attribute of every record: choose another id", id);
+            return yamltree_fail (t, key, "'%s' is a built-in attribute of every record: choose another id",
+                                  id);
     if (pipeline_field (p, id))
         return yamltree_fail (t, key, "given twice (also on line %d)", pipeline_field (p, id)->line);
     pipeline_field_t *f = &p->fields[p->n_fields];
@@ -298,7 +301,9 @@ s_field (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *node)
         return -1;
     yaml_node_t *values = yamltree_get (t, node, "values");
     if (f->type != PIPELINE_ENUM)
-        return values ? yamltree_fail (t, yamltree_key (t, node, "values"), "'values' is only for enum fields") : 0;
+        return values
+                 ? yamltree_fail (t, yamltree_key (t, node, "values"), "'values' is only for enum fields")
+                 : 0;
     if (!values)
         return yamltree_fail (t, node, "an enum field needs 'values' (a map: value id -> label)");
     if (yamltree_want_map (t, values, "'values'"))
@@ -375,8 +380,10 @@ s_stage (pipeline_loader_t *ld, const yaml_node_t *node, size_t index)
     text = yamltree_opt_scalar (t, node, "from_any_open", &rc);
     if (rc)
         return -1;
-    if (text && strcmp (text, "true") && strcmp (text, "yes") && strcmp (text, "false") && strcmp (text, "no"))
-        return yamltree_fail (t, yamltree_get (t, node, "from_any_open"), "'from_any_open' must be true or false");
+    if (text && strcmp (text, "true") && strcmp (text, "yes") && strcmp (text, "false")
+        && strcmp (text, "no"))
+        return yamltree_fail (t, yamltree_get (t, node, "from_any_open"),
+                              "'from_any_open' must be true or false");
     s->from_any_open = text && (strcmp (text, "true") == 0 || strcmp (text, "yes") == 0);
     return 0;
 }
@@ -388,14 +395,16 @@ s_stage_links (pipeline_loader_t *ld, const yaml_node_t *node, pipeline_stage_t 
     yamltree_context (t, "stage '%s'", s->id);
     yaml_node_t *moves = yamltree_get (t, node, "moves");
     if (moves && s->kind != PIPELINE_OPEN && yamltree_len (moves) > 0)
-        return yamltree_fail (t, moves, "a %s stage is final: it has no moves", s->kind == PIPELINE_WON ? "won" : "lost");
+        return yamltree_fail (t, moves, "a %s stage is final: it has no moves",
+                              s->kind == PIPELINE_WON ? "won" : "lost");
     if (moves && pipeline_names (ld, moves, "'moves'", pipeline_stage_ref, &s->moves, &s->n_moves))
         return -1;
     for (size_t i = 0; i < s->n_moves; i++)
         if (strcmp (s->moves[i], s->id) == 0)
             return yamltree_fail (t, yamltree_item (t, moves, i), "a stage cannot move to itself");
     yaml_node_t *requires = yamltree_get (t, node, "requires");
-    if (requires && pipeline_names (ld, requires, "'requires'", pipeline_field_ref, &s->requires, &s->n_requires))
+    if (requires
+        && pipeline_names (ld, requires, "'requires'", pipeline_field_ref, &s->requires, &s->n_requires))
         return -1;
     return 0;
 }
@@ -404,7 +413,8 @@ pipeline_t *
 pipeline_load (const char *path, const staff_t *staff, const char *durations_override, char *err,
                size_t err_size)
 {
-    static const char *const keys[] = {"pipeline", "name", "record", "durations", "fields", "stages", "rules", NULL};
+    static const char *const keys[] = {"pipeline", "name",   "record", "durations",
+                                       "fields",   "stages", "rules",  NULL};
     pipeline_loader_t ld = {0};
     if (!staff) {
         snprintf (err, err_size, "%s:1: no staff directory to check the roles against", path);
@@ -438,7 +448,8 @@ pipeline_load (const char *path, const staff_t *staff, const char *durations_ove
     if (!(node = yamltree_need (t, root, "record")) || !(text = yamltree_scalar (t, node, "'record'")))
         goto cleanup;
     if (!pipeline_word (text, "_") || strpbrk (text, "0123456789")) {
-        yamltree_fail (t, node, "record '%s' must be lowercase latin letters and '_' (e.g. lead, deal)", text);
+        yamltree_fail (t, node, "record '%s' must be lowercase latin letters and '_' (e.g. lead, deal)",
+                       text);
         goto cleanup;
     }
     if (!(p->record = pipeline_dup (t, node, text)))

@@ -1,6 +1,7 @@
-/*  pipeline_private: what pipeline.c (files, staff, fields, stages) and
-    pipeline_rules.c (rules and the checks across them) share while a
-    definition loads. Not for other modules: they read pipeline.h.
+/*  pipeline_private: what the parts of the pipeline module share while a
+    definition loads: pipeline.c (header, durations, fields, stages),
+    pipeline_staff.c (the staff directory), pipeline_rules.c (rules) and
+    pipeline_checks.c (checks across rules). Other modules read pipeline.h.
 */
 #ifndef CRM_PIPELINE_PRIVATE_H
 #define CRM_PIPELINE_PRIVATE_H
@@ -9,17 +10,17 @@
 #include "yamltree.h"
 
 //  Identifier alphabets: lowercase letters and digits plus these.
-#define PIPELINE_ID_CHARS "_"      // pipeline, stage, field and enum value ids
-#define PIPELINE_NAME_CHARS "_-"   // rule, timer, tag and role names
-#define PIPELINE_LOGIN_CHARS "._-" // staff logins
+#define PIPELINE_ID_CHARS "_"       // pipeline, stage, field and enum value ids
+#define PIPELINE_NAME_CHARS "_-"    // rule, timer, tag and role names
+#define PIPELINE_LOGIN_CHARS "._-"  // staff logins
 
 typedef struct {
     yamltree_t *tree;
     pipeline_t *p;
-    char **dur_names;           // the file's named durations, after the override
+    char **dur_names;  // the file's named durations, after the override
     int64_t *dur_ms;
     size_t n_dur;
-    int *on_lines;              // per rule: the line of its 'on'
+    int *on_lines;  // per rule: the line of its 'on'
 } pipeline_loader_t;
 
 /*  true when s is non-empty and every byte is a-z, 0-9 or one of extra. */
@@ -41,8 +42,8 @@ void pipeline_list_add (char *buf, size_t size, const char *name);
     name is checked by check (may be NULL). Returns 0 or -1 (error recorded;
     what was read so far is in *out for the caller to free). */
 typedef int (pipeline_check_fn) (pipeline_loader_t *ld, const yaml_node_t *item, const char *text);
-int pipeline_names (pipeline_loader_t *ld, const yaml_node_t *node, const char *what, pipeline_check_fn *check,
-                    char ***out, size_t *n);
+int pipeline_names (pipeline_loader_t *ld, const yaml_node_t *node, const char *what,
+                    pipeline_check_fn *check, char ***out, size_t *n);
 
 /*  Checks text names a stage / a field, or records "unknown stage 'x'
     (stages: ...)" at item. Returns 0 or -1. */
@@ -60,6 +61,11 @@ int pipeline_resolve_duration (pipeline_loader_t *ld, const yaml_node_t *node, c
 /*  Reads, checks and stores the rules (node: the 'rules' list), then the
     checks across rules: timers, moves, tags. Returns 0 or -1. */
 int pipeline_rules_load (pipeline_loader_t *ld, const yaml_node_t *node);
+
+/*  The checks across rules, once all are read (pipeline_checks.c): derives
+    each timer rule's stage, then checks timers, rule moves and tags.
+    Returns 0 or -1. */
+int pipeline_rules_check (pipeline_loader_t *ld);
 
 /*  Frees n rules and the array. */
 void pipeline_rules_free (pipeline_rule_t *rules, size_t n);

@@ -1,7 +1,6 @@
 /*  pipeline_rules: the rules of a definition (see pipeline.h and
-    docs/pipelines.md): triggers, conditions, actions, templates, times,
-    roles; then the checks that need every rule: which stage a timer rule
-    belongs to, timers set and run, moves the stages allow, task tags.
+    docs/pipelines.md): triggers, conditions, actions, and the templates,
+    times and roles in them. pipeline_checks.c then checks them together.
 */
 #include "pipeline_private.h"
 
@@ -15,11 +14,11 @@ typedef enum {
     TIME_DUR            // D: a timer's after
 } time_mode_t;
 
-static const char *const s_action_names[] = {"notify", "move", "task", "activity", "timer", "create_contact",
-                                             "open_deal", NULL};
-static const pipeline_action_kind_t s_action_kinds[] = {PIPELINE_NOTIFY,   PIPELINE_MOVE,           PIPELINE_TASK,
-                                                        PIPELINE_ACTIVITY, PIPELINE_TIMER,          PIPELINE_CREATE_CONTACT,
-                                                        PIPELINE_OPEN_DEAL};
+static const char *const s_action_names[] = {"notify", "move",           "task",      "activity",
+                                             "timer",  "create_contact", "open_deal", NULL};
+static const pipeline_action_kind_t s_action_kinds[] = {
+    PIPELINE_NOTIFY, PIPELINE_MOVE,           PIPELINE_TASK,     PIPELINE_ACTIVITY,
+    PIPELINE_TIMER,  PIPELINE_CREATE_CONTACT, PIPELINE_OPEN_DEAL};
 
 static void
 s_datetime_list (const pipeline_t *p, char *list, size_t size)
@@ -39,8 +38,9 @@ s_datetime_ref (pipeline_loader_t *ld, const yaml_node_t *node, const char *id)
         return 0;
     char list[512] = "";
     s_datetime_list (ld->p, list, sizeof list);
-    return yamltree_fail (ld->tree, node, f ? "field '%s' is not a date-time field (date-time fields: %s)"
-                                            : "unknown field '%s' (date-time fields: %s)",
+    return yamltree_fail (ld->tree, node,
+                          f ? "field '%s' is not a date-time field (date-time fields: %s)"
+                            : "unknown field '%s' (date-time fields: %s)",
                           id, list);
 }
 
@@ -60,7 +60,8 @@ s_role_ref (pipeline_loader_t *ld, const yaml_node_t *node, const char *role)
             if (first[0] == staff->people[i].login)
                 pipeline_list_add (list, sizeof list, r);
         }
-    return yamltree_fail (ld->tree, node, "role '%s' is held by nobody in %s (roles: %s)", role, staff->path, list);
+    return yamltree_fail (ld->tree, node, "role '%s' is held by nobody in %s (roles: %s)", role, staff->path,
+                          list);
 }
 
 //  Checks {name}, {name:time}, {name:date}; {{ and }} are braces.
@@ -94,10 +95,12 @@ s_template_ref (pipeline_loader_t *ld, const yaml_node_t *node, const char *text
                 pipeline_list_add (list, sizeof list, ld->p->fields[i].id);
             for (const char *const *b = pipeline_builtins; *b; b++)
                 pipeline_list_add (list, sizeof list, *b);
-            return yamltree_fail (ld->tree, node, "the text names unknown field '{%s}' (fields: %s)", name, list);
+            return yamltree_fail (ld->tree, node, "the text names unknown field '{%s}' (fields: %s)", name,
+                                  list);
         }
         if (format && strcmp (format, "time") && strcmp (format, "date"))
-            return yamltree_fail (ld->tree, node, "'{%s:%s}': unknown format (use :time or :date)", name, format);
+            return yamltree_fail (ld->tree, node, "'{%s:%s}': unknown format (use :time or :date)", name,
+                                  format);
         if (format && !(f && f->type == PIPELINE_DATETIME) && strcmp (name, "now"))
             return yamltree_fail (ld->tree, node, "'{%s:%s}': :%s is only for date-time fields and now", name,
                                   format, format);
@@ -132,7 +135,8 @@ s_text (pipeline_loader_t *ld, const yaml_node_t *map, const char *key, bool req
 
 //  Parses "FIELD", "FIELD + D", "FIELD - D" or "D" as mode allows.
 static int
-s_time (pipeline_loader_t *ld, const yaml_node_t *node, const char *text, time_mode_t mode, pipeline_time_t *out)
+s_time (pipeline_loader_t *ld, const yaml_node_t *node, const char *text, time_mode_t mode,
+        pipeline_time_t *out)
 {
     yamltree_t *t = ld->tree;
     char left[128], right[128] = "";
@@ -154,12 +158,13 @@ s_time (pipeline_loader_t *ld, const yaml_node_t *node, const char *text, time_m
     if (mode == TIME_FIELD_OR_DUR && !text[cut] && !is_field && !pipeline_find_duration (ld, left, &ms)) {
         char list[512] = "";
         s_datetime_list (ld->p, list, sizeof list);
-        return yamltree_fail (t, node, "'%s' is neither a date-time field (%s) nor a duration (e.g. 2h, 1d)", left,
-                              list);
+        return yamltree_fail (t, node, "'%s' is neither a date-time field (%s) nor a duration (e.g. 2h, 1d)",
+                              left, list);
     }
     if (mode == TIME_DUR || (!text[cut] && !is_field && mode == TIME_FIELD_OR_DUR)) {
         if (text[cut])
-            return yamltree_fail (t, node, "'%s': write a duration here (e.g. 3d, or a name from durations)", text);
+            return yamltree_fail (t, node, "'%s': write a duration here (e.g. 3d, or a name from durations)",
+                                  text);
         if (pipeline_resolve_duration (ld, node, left, &out->offset_ms))
             return -1;
         out->field = NULL;
@@ -191,8 +196,8 @@ static int
 s_action_body (pipeline_loader_t *ld, const yaml_node_t *body, const char *name, pipeline_action_t *a)
 {
     static const char *const notify[] = {"to", "text", "missed_after", "missed_text", NULL};
-    static const char *const task[] = {"title", "description", "creator", "responsible", "coexecutors",
-                                       "deadline", "tag", NULL};
+    static const char *const task[] = {"title",       "description", "creator", "responsible",
+                                       "coexecutors", "deadline",    "tag",     NULL};
     static const char *const activity[] = {"title", "responsible", "at", NULL};
     static const char *const timer[] = {"id", "at", "after", NULL};
     static const char *const contact[] = {"flag", NULL};
@@ -202,11 +207,14 @@ s_action_body (pipeline_loader_t *ld, const yaml_node_t *body, const char *name,
     snprintf (what, sizeof what, "'%s'", name);
     if (a->kind == PIPELINE_MOVE) {
         const char *stage = yamltree_scalar (t, body, "'move'");
-        return !stage || pipeline_stage_ref (ld, body, stage) || !(a->stage = pipeline_dup (t, body, stage)) ? -1 : 0;
+        return !stage || pipeline_stage_ref (ld, body, stage) || !(a->stage = pipeline_dup (t, body, stage))
+                 ? -1
+                 : 0;
     }
     switch (a->kind) {
         case PIPELINE_NOTIFY:
-            if (yamltree_keys (t, body, what, notify) || s_text (ld, body, "to", true, NULL, s_role_ref, &a->to)
+            if (yamltree_keys (t, body, what, notify)
+                || s_text (ld, body, "to", true, NULL, s_role_ref, &a->to)
                 || s_text (ld, body, "text", true, NULL, s_template_ref, &a->text)
                 || s_text (ld, body, "missed_after", false, NULL, s_datetime_ref, &a->missed_after)
                 || s_text (ld, body, "missed_text", false, NULL, s_template_ref, &a->missed_text))
@@ -215,19 +223,24 @@ s_action_body (pipeline_loader_t *ld, const yaml_node_t *body, const char *name,
                 return yamltree_fail (t, body, "give both missed_after and missed_text, or neither");
             return 0;
         case PIPELINE_TASK:
-            if (yamltree_keys (t, body, what, task) || s_text (ld, body, "title", true, NULL, s_template_ref, &a->title)
+            if (yamltree_keys (t, body, what, task)
+                || s_text (ld, body, "title", true, NULL, s_template_ref, &a->title)
                 || s_text (ld, body, "description", false, NULL, s_template_ref, &a->description)
                 || s_text (ld, body, "creator", false, "responsible", s_role_ref, &a->creator)
                 || s_text (ld, body, "responsible", true, NULL, s_role_ref, &a->responsible)
                 || s_text (ld, body, "tag", false, NULL, NULL, &a->tag)
                 || s_time_key (ld, body, "deadline", TIME_FIELD_OR_DUR, a))
                 return -1;
-            if (a->tag && pipeline_want_word (t, yamltree_get (t, body, "tag"), "tag", a->tag, PIPELINE_NAME_CHARS))
+            if (a->tag
+                && pipeline_want_word (t, yamltree_get (t, body, "tag"), "tag", a->tag, PIPELINE_NAME_CHARS))
                 return -1;
             yaml_node_t *co = yamltree_get (t, body, "coexecutors");
-            return co ? pipeline_names (ld, co, "'coexecutors'", s_role_ref, &a->coexecutors, &a->n_coexecutors) : 0;
+            return co ? pipeline_names (ld, co, "'coexecutors'", s_role_ref, &a->coexecutors,
+                                        &a->n_coexecutors)
+                      : 0;
         case PIPELINE_ACTIVITY:
-            if (yamltree_keys (t, body, what, activity) || s_text (ld, body, "title", true, NULL, s_template_ref, &a->title)
+            if (yamltree_keys (t, body, what, activity)
+                || s_text (ld, body, "title", true, NULL, s_template_ref, &a->title)
                 || s_text (ld, body, "responsible", false, "responsible", s_role_ref, &a->responsible))
                 return -1;
             if (!yamltree_need (t, body, "at"))
@@ -236,16 +249,23 @@ s_action_body (pipeline_loader_t *ld, const yaml_node_t *body, const char *name,
         case PIPELINE_TIMER:
             if (yamltree_keys (t, body, what, timer) || s_text (ld, body, "id", true, NULL, NULL, &a->timer))
                 return -1;
-            if (pipeline_want_word (t, yamltree_get (t, body, "id"), "timer id", a->timer, PIPELINE_NAME_CHARS))
+            if (pipeline_want_word (t, yamltree_get (t, body, "id"), "timer id", a->timer,
+                                    PIPELINE_NAME_CHARS))
                 return -1;
             if (!yamltree_get (t, body, "at") == !yamltree_get (t, body, "after"))
-                return yamltree_fail (t, body, "a timer needs exactly one of 'at' (FIELD ± D) and 'after' (D)");
-            return s_time_key (ld, body, "at", TIME_FIELD, a) || s_time_key (ld, body, "after", TIME_DUR, a) ? -1 : 0;
+                return yamltree_fail (t, body,
+                                      "a timer needs exactly one of 'at' (FIELD ± D) and 'after' (D)");
+            return s_time_key (ld, body, "at", TIME_FIELD, a) || s_time_key (ld, body, "after", TIME_DUR, a)
+                     ? -1
+                     : 0;
         case PIPELINE_CREATE_CONTACT:
-            return yamltree_keys (t, body, what, contact) || s_text (ld, body, "flag", true, NULL, NULL, &a->flag) ? -1
-                                                                                                                 : 0;
+            return yamltree_keys (t, body, what, contact)
+                        || s_text (ld, body, "flag", true, NULL, NULL, &a->flag)
+                     ? -1
+                     : 0;
         case PIPELINE_OPEN_DEAL:
-            if (yamltree_keys (t, body, what, deal) || s_text (ld, body, "pipeline", true, NULL, NULL, &a->pipeline))
+            if (yamltree_keys (t, body, what, deal)
+                || s_text (ld, body, "pipeline", true, NULL, NULL, &a->pipeline))
                 return -1;
             return pipeline_want_word (t, yamltree_get (t, body, "pipeline"), "pipeline", a->pipeline,
                                        PIPELINE_ID_CHARS);
@@ -258,8 +278,9 @@ s_action (pipeline_loader_t *ld, pipeline_rule_t *rule, const yaml_node_t *item)
 {
     yamltree_t *t = ld->tree;
     if (item->type != YAML_MAPPING_NODE || yamltree_len (item) != 1)
-        return yamltree_fail (t, item, "each action is a map with one key: notify, move, task, activity, timer, "
-                                       "create_contact or open_deal");
+        return yamltree_fail (t, item,
+                              "each action is a map with one key: notify, move, task, activity, timer, "
+                              "create_contact or open_deal");
     yaml_node_t *key, *body;
     yamltree_pair (t, item, 0, &key, &body);
     const char *name = yamltree_scalar (t, key, "an action");
@@ -269,8 +290,9 @@ s_action (pipeline_loader_t *ld, pipeline_rule_t *rule, const yaml_node_t *item)
     while (s_action_names[i] && strcmp (s_action_names[i], name) != 0)
         i++;
     if (!s_action_names[i])
-        return yamltree_fail (t, key, "unknown action '%s' (actions: notify, move, task, activity, timer, "
-                                      "create_contact, open_deal)",
+        return yamltree_fail (t, key,
+                              "unknown action '%s' (actions: notify, move, task, activity, timer, "
+                              "create_contact, open_deal)",
                               name);
     pipeline_action_t *a = &rule->actions[rule->n_actions++];
     a->kind = s_action_kinds[i];
@@ -292,8 +314,8 @@ s_condition (pipeline_loader_t *ld, pipeline_rule_t *rule, const yaml_node_t *ke
     const pipeline_field_t *f = pipeline_field (ld->p, id);
     char list[512] = "";
     if (f->type == PIPELINE_DATETIME)
-        return yamltree_fail (t, key, "if: field '%s' is a date-time: conditions test enum, yes/no and text fields",
-                              id);
+        return yamltree_fail (
+            t, key, "if: field '%s' is a date-time: conditions test enum, yes/no and text fields", id);
     if (f->type == PIPELINE_BOOL) {
         if (strcmp (text, "yes") == 0 || strcmp (text, "true") == 0)
             text = "yes";
@@ -333,24 +355,29 @@ s_trigger (pipeline_loader_t *ld, pipeline_rule_t *rule, const yaml_node_t *on)
     if (!!enter + !!timer + !!tag != 1)
         return yamltree_fail (t, on, "'on' needs exactly one of enter, timer, tasks_completed");
     if (change && !enter)
-        return yamltree_fail (t, change, "'change' goes with enter: the fields that re-run the rule in the stage");
+        return yamltree_fail (t, change,
+                              "'change' goes with enter: the fields that re-run the rule in the stage");
     if (stage && !tag)
-        return yamltree_fail (t, yamltree_get (t, on, "stage"), "'stage' goes with tasks_completed (write enter: STAGE)");
+        return yamltree_fail (t, yamltree_get (t, on, "stage"),
+                              "'stage' goes with tasks_completed (write enter: STAGE)");
     if (tag && !stage)
         return yamltree_fail (t, on, "tasks_completed needs 'stage': the stage the record must be in");
     rule->trigger = enter ? PIPELINE_ON_ENTER : timer ? PIPELINE_ON_TIMER : PIPELINE_ON_TASKS_DONE;
     if (enter || stage) {
         yaml_node_t *node = yamltree_get (t, on, enter ? "enter" : "stage");
-        if (pipeline_stage_ref (ld, node, enter ? enter : stage) || !(rule->stage = pipeline_dup (t, node, enter ? enter : stage)))
+        if (pipeline_stage_ref (ld, node, enter ? enter : stage)
+            || !(rule->stage = pipeline_dup (t, node, enter ? enter : stage)))
             return -1;
     }
     if (change && pipeline_names (ld, change, "'change'", pipeline_field_ref, &rule->watch, &rule->n_watch))
         return -1;
-    if (timer && (pipeline_want_word (t, yamltree_get (t, on, "timer"), "timer id", timer, PIPELINE_NAME_CHARS)
-                  || !(rule->timer = pipeline_dup (t, on, timer))))
+    if (timer
+        && (pipeline_want_word (t, yamltree_get (t, on, "timer"), "timer id", timer, PIPELINE_NAME_CHARS)
+            || !(rule->timer = pipeline_dup (t, on, timer))))
         return -1;
-    if (tag && (pipeline_want_word (t, yamltree_get (t, on, "tasks_completed"), "tag", tag, PIPELINE_NAME_CHARS)
-                || !(rule->tag = pipeline_dup (t, on, tag))))
+    if (tag
+        && (pipeline_want_word (t, yamltree_get (t, on, "tasks_completed"), "tag", tag, PIPELINE_NAME_CHARS)
+            || !(rule->tag = pipeline_dup (t, on, tag))))
         return -1;
     return 0;
 }
@@ -408,129 +435,6 @@ s_rule (pipeline_loader_t *ld, const yaml_node_t *node, size_t index)
     return 0;
 }
 
-//  A timer rule belongs to the stage of the rules that set its timer
-//  (those may be timer rules themselves: a chain of reminders).
-static int
-s_timer_checks (pipeline_loader_t *ld)
-{
-    pipeline_t *p = ld->p;
-    yamltree_t *t = ld->tree;
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (size_t i = 0; i < p->n_rules; i++)
-            for (size_t j = 0; p->rules[i].stage && j < p->rules[i].n_actions; j++)
-                for (size_t k = 0; p->rules[i].actions[j].kind == PIPELINE_TIMER && k < p->n_rules; k++) {
-                    pipeline_rule_t *r = &p->rules[k];
-                    if (r->trigger == PIPELINE_ON_TIMER && !r->stage && strcmp (r->timer, p->rules[i].actions[j].timer) == 0) {
-                        if (!(r->stage = pipeline_dup (t, NULL, p->rules[i].stage)))
-                            return -1;
-                        changed = true;
-                    }
-                }
-    }
-    for (size_t i = 0; i < p->n_rules; i++) {
-        const pipeline_rule_t *r = &p->rules[i];
-        if (r->trigger != PIPELINE_ON_TIMER || r->stage)
-            continue;
-        yamltree_context (t, "rule '%s'", r->id);
-        char list[512] = "";
-        bool set_at_all = false;
-        for (size_t k = 0; k < p->n_rules; k++)
-            for (size_t m = 0; m < p->rules[k].n_actions; m++)
-                if (p->rules[k].actions[m].kind == PIPELINE_TIMER) {
-                    pipeline_list_add (list, sizeof list, p->rules[k].actions[m].timer);
-                    set_at_all = set_at_all || strcmp (p->rules[k].actions[m].timer, r->timer) == 0;
-                }
-        if (set_at_all)
-            return yamltree_fail_at (t, ld->on_lines[i], "timer '%s' is set only by rules that run on timers nothing sets",
-                                     r->timer);
-        return yamltree_fail_at (t, ld->on_lines[i], "no rule sets timer '%s' (timers set: %s)", r->timer,
-                                 *list ? list : "none");
-    }
-    for (size_t i = 0; i < p->n_rules; i++) {
-        const pipeline_rule_t *r = &p->rules[i];
-        yamltree_context (t, "rule '%s'", r->id);
-        for (size_t j = 0; j < r->n_actions; j++) {
-            const pipeline_action_t *a = &r->actions[j];
-            if (a->kind != PIPELINE_TIMER || !r->stage)
-                continue;
-            bool runs = false;
-            for (size_t k = 0; k < p->n_rules && !runs; k++)
-                runs = p->rules[k].trigger == PIPELINE_ON_TIMER && strcmp (p->rules[k].timer, a->timer) == 0;
-            if (!runs)
-                return yamltree_fail_at (t, a->line, "timer '%s' is set but no rule runs on it (add one with on: {timer: %s})",
-                                         a->timer, a->timer);
-            for (size_t k = 0; k < i; k++)
-                for (size_t m = 0; m < p->rules[k].n_actions; m++)
-                    if (p->rules[k].actions[m].kind == PIPELINE_TIMER && p->rules[k].stage
-                        && strcmp (p->rules[k].actions[m].timer, a->timer) == 0
-                        && strcmp (p->rules[k].stage, r->stage) != 0)
-                        return yamltree_fail_at (t, a->line,
-                                                 "timer '%s' is set in stage '%s' here and in stage '%s' by rule '%s' "
-                                                 "(line %d): a timer belongs to one stage",
-                                                 a->timer, r->stage, p->rules[k].stage, p->rules[k].id,
-                                                 p->rules[k].actions[m].line);
-        }
-    }
-    return 0;
-}
-
-//  Rules move records only where people could: the stage's moves, or a
-//  from_any_open stage from an open one.
-static int
-s_move_checks (pipeline_loader_t *ld)
-{
-    pipeline_t *p = ld->p;
-    for (size_t i = 0; i < p->n_rules; i++) {
-        const pipeline_rule_t *r = &p->rules[i];
-        yamltree_context (ld->tree, "rule '%s'", r->id);
-        const pipeline_stage_t *from = pipeline_stage (p, r->stage);
-        for (size_t j = 0; j < r->n_actions; j++) {
-            const pipeline_action_t *a = &r->actions[j];
-            if (a->kind != PIPELINE_MOVE)
-                continue;
-            const pipeline_stage_t *to = pipeline_stage (p, a->stage);
-            bool allowed = to->from_any_open && from->kind == PIPELINE_OPEN && to != from;
-            char list[512] = "";
-            for (size_t k = 0; k < from->n_moves; k++) {
-                allowed = allowed || strcmp (from->moves[k], to->id) == 0;
-                pipeline_list_add (list, sizeof list, from->moves[k]);
-            }
-            for (size_t k = 0; k < p->n_stages && from->kind == PIPELINE_OPEN; k++)
-                if (p->stages[k].from_any_open && &p->stages[k] != from)
-                    pipeline_list_add (list, sizeof list, p->stages[k].id);
-            if (!allowed)
-                return yamltree_fail_at (ld->tree, a->line, "move to '%s': stage '%s' may not move there (moves: %s)",
-                                         to->id, from->id, *list ? list : "none");
-        }
-    }
-    return 0;
-}
-
-static int
-s_tag_checks (pipeline_loader_t *ld)
-{
-    pipeline_t *p = ld->p;
-    for (size_t i = 0; i < p->n_rules; i++) {
-        const pipeline_rule_t *r = &p->rules[i];
-        if (r->trigger != PIPELINE_ON_TASKS_DONE)
-            continue;
-        char list[512] = "";
-        bool found = false;
-        for (size_t k = 0; k < p->n_rules; k++)
-            for (size_t m = 0; m < p->rules[k].n_actions; m++)
-                if (p->rules[k].actions[m].kind == PIPELINE_TASK && p->rules[k].actions[m].tag) {
-                    found = found || strcmp (p->rules[k].actions[m].tag, r->tag) == 0;
-                    pipeline_list_add (list, sizeof list, p->rules[k].actions[m].tag);
-                }
-        yamltree_context (ld->tree, "rule '%s'", r->id);
-        if (!found)
-            return yamltree_fail_at (ld->tree, ld->on_lines[i], "no task has tag '%s' (tags: %s)", r->tag,
-                                     *list ? list : "none");
-    }
-    return 0;
-}
-
 int
 pipeline_rules_load (pipeline_loader_t *ld, const yaml_node_t *node)
 {
@@ -538,12 +442,13 @@ pipeline_rules_load (pipeline_loader_t *ld, const yaml_node_t *node)
     size_t n = yamltree_len (node);
     if (yamltree_want_seq (t, node, "'rules'"))
         return -1;
-    if (n && (!(ld->p->rules = calloc (n, sizeof *ld->p->rules)) || !(ld->on_lines = calloc (n, sizeof (int)))))
+    if (n
+        && (!(ld->p->rules = calloc (n, sizeof *ld->p->rules)) || !(ld->on_lines = calloc (n, sizeof (int)))))
         return yamltree_fail (t, node, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (s_rule (ld, yamltree_item (t, node, i), i))
             return -1;
-    return s_timer_checks (ld) || s_move_checks (ld) || s_tag_checks (ld) ? -1 : 0;
+    return pipeline_rules_check (ld);
 }
 
 void
@@ -553,9 +458,9 @@ pipeline_rules_free (pipeline_rule_t *rules, size_t n)
         pipeline_rule_t *r = &rules[i];
         for (size_t j = 0; j < r->n_actions; j++) {
             pipeline_action_t *a = &r->actions[j];
-            char *strings[] = {a->to,          a->text,  a->missed_after, a->missed_text, a->title,    a->description,
-                               a->creator,     a->responsible, a->tag,     a->time.field,  a->timer,    a->stage,
-                               a->flag,        a->pipeline};
+            char *strings[] = {a->to,          a->text,    a->missed_after, a->missed_text, a->title,
+                               a->description, a->creator, a->responsible,  a->tag,         a->time.field,
+                               a->timer,       a->stage,   a->flag,         a->pipeline};
             for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++)
                 free (strings[k]);
             pipeline_strv_free (a->coexecutors, a->n_coexecutors);

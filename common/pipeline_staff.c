@@ -25,7 +25,8 @@ s_roles_ref (yamltree_t *t, const yaml_node_t *item, const char *role)
     if (pipeline_want_word (t, item, "role", role, PIPELINE_NAME_CHARS))
         return -1;
     if (strcmp (role, "responsible") == 0)
-        return yamltree_fail (t, item, "'responsible' is not a role: rules use it for a record's responsible");
+        return yamltree_fail (t, item,
+                              "'responsible' is not a role: rules use it for a record's responsible");
     return 0;
 }
 
@@ -133,7 +134,8 @@ staff_load (const char *path, const char *time_zone_override, char *err, size_t 
             yamltree_fail (t, assign, "lead_assignment: round_robin needs someone with role manager");
     }
     else if (!person)
-        yamltree_fail (t, assign, "lead_assignment: '%s' is neither round_robin nor a login in 'staff'", text);
+        yamltree_fail (t, assign, "lead_assignment: '%s' is neither round_robin nor a login in 'staff'",
+                       text);
     else if (!s_holds (person, "manager"))
         yamltree_fail (t, assign, "lead_assignment: '%s' does not hold role manager", text);
     if (!yamltree_failed (t))
@@ -185,4 +187,3 @@ staff_holders (const staff_t *self, const char *role, const char **logins, size_
         }
     return count;
 }
-

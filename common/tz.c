@@ -44,7 +44,7 @@ tz_exists (const char *zone)
         return 1;
     const char *dir = getenv ("TZDIR");
     snprintf (path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
-    struct stat st;     // a region's directory ("Europe") is not a zone
+    struct stat st;  // a region's directory ("Europe") is not a zone
     return stat (path, &st) == 0 && S_ISREG (st.st_mode) && access (path, R_OK) == 0;
 }
 

@@ -45,7 +45,8 @@ int yamltree_fail (yamltree_t *self, const yaml_node_t *node, const char *fmt, .
     __attribute__ ((format (printf, 3, 4)));
 
 /*  The same at an explicit line. */
-int yamltree_fail_at (yamltree_t *self, int line, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+int yamltree_fail_at (yamltree_t *self, int line, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 /*  true once an error is recorded. */
 bool yamltree_failed (const yamltree_t *self);
@@ -85,6 +86,7 @@ size_t yamltree_len (const yaml_node_t *node);
 yaml_node_t *yamltree_item (yamltree_t *self, const yaml_node_t *seq, size_t i);
 
 /*  Pair i of mapping map: its key and value nodes. */
-void yamltree_pair (yamltree_t *self, const yaml_node_t *map, size_t i, yaml_node_t **key, yaml_node_t **value);
+void yamltree_pair (yamltree_t *self, const yaml_node_t *map, size_t i, yaml_node_t **key,
+                    yaml_node_t **value);
 
 #endif

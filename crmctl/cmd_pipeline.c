@@ -56,8 +56,8 @@ s_check (const char *file, const char *staff_given)
         rc = CLI_EXIT_FAIL;
         goto cleanup;
     }
-    printf ("%s: ok (pipeline %s «%s»: %zu stages, %zu fields, %zu rules)\n", file, p->id, p->name, p->n_stages,
-            p->n_fields, p->n_rules);
+    printf ("%s: ok (pipeline %s «%s»: %zu stages, %zu fields, %zu rules)\n", file, p->id, p->name,
+            p->n_stages, p->n_fields, p->n_rules);
     pipeline_destroy (&p);
 cleanup:
     staff_destroy (&staff);

@@ -20,8 +20,8 @@
 
 #include "pipeline.h"
 
-static char s_dir[256];         // temporary directory for the variants
-static char s_root[1024];       // the repository
+static char s_dir[256];    // temporary directory for the variants
+static char s_root[1024];  // the repository
 static staff_t *s_staff;
 
 static char *
@@ -163,14 +163,14 @@ s_bad_text (const char *text, const char *durations, const char *anchor, ...)
 
 //  The shipped definition file with old replaced by new must fail at the
 //  line of anchor, naming the words.
-#define BAD(file, old, new, anchor, ...)                                                                       \
-    do {                                                                                                       \
-        char *base_ = s_read (file);                                                                           \
-        assert_non_null (base_);                                                                               \
-        char *text_ = s_mutate (base_, old, new);                                                              \
-        s_bad_text (text_, NULL, anchor, __VA_ARGS__, NULL);                                                   \
-        free (text_);                                                                                          \
-        free (base_);                                                                                          \
+#define BAD(file, old, new, anchor, ...)                     \
+    do {                                                     \
+        char *base_ = s_read (file);                         \
+        assert_non_null (base_);                             \
+        char *text_ = s_mutate (base_, old, new);            \
+        s_bad_text (text_, NULL, anchor, __VA_ARGS__, NULL); \
+        free (text_);                                        \
+        free (base_);                                        \
     } while (0)
 
 //  The same for the staff file.
@@ -238,7 +238,7 @@ test_staff_loads (void **state)
     assert_int_equal (staff_holders (s_staff, "manager", logins, 4), 2);
     assert_string_equal (logins[0], "ivanov");
     assert_string_equal (logins[1], "smirnova");
-    assert_int_equal (staff_holders (s_staff, "manager", logins, 1), 2);    // counts past max
+    assert_int_equal (staff_holders (s_staff, "manager", logins, 1), 2);  // counts past max
     assert_int_equal (staff_holders (s_staff, "lawyer", logins, 4), 0);
     const staff_person_t *p = staff_find (s_staff, "petrova");
     assert_non_null (p);
@@ -321,7 +321,7 @@ test_lead_funnel_loads (void **state)
     r = s_rule (p, "call-reminder");
     assert_int_equal (r->trigger, PIPELINE_ON_TIMER);
     assert_string_equal (r->timer, "call-reminder");
-    assert_string_equal (r->stage, "answer_given");     // derived from next-call
+    assert_string_equal (r->stage, "answer_given");  // derived from next-call
     assert_string_equal (r->actions[0].missed_after, "next_call_at");
     assert_non_null (strstr (r->actions[0].missed_text, "{next_call_at}"));
 
@@ -405,15 +405,15 @@ test_durations (void **state)
     struct {
         const char *text;
         int64_t ms;
-    } good[] = {{"15m", 900000}, {"3d", 259200000}, {"1h30m", 5400000}, {"500ms", 500},
+    } good[] = {{"15m", 900000}, {"3d", 259200000}, {"1h30m", 5400000},       {"500ms", 500},
                 {"2s", 2000},    {"0s", 0},         {"1d2h3m4s5ms", 93784005}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t ms = -1;
         assert_int_equal (pipeline_duration (good[i].text, &ms), 0);
         assert_int_equal (ms, good[i].ms);
     }
-    const char *bad[] = {"", "15", "m", "15x", "1m1h", "1h1h", "-5m", "15 m", "1.5h", " 1s", "99999999999999d",
-                         "40000d"};
+    const char *bad[] = {
+        "", "15", "m", "15x", "1m1h", "1h1h", "-5m", "15 m", "1.5h", " 1s", "99999999999999d", "40000d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ms = 42;
         if (pipeline_duration (bad[i], &ms) != -1)
@@ -450,7 +450,8 @@ test_variants_that_load (void **state)
     pipeline_t *p = s_good_variant ("lead_funnel.yaml", "          creator: responsible\n", "");
     assert_string_equal (s_rule (p, "proposal")->actions[0].creator, "responsible");
     pipeline_destroy (&p);
-    p = s_good_variant ("lead_funnel.yaml", "          responsible: responsible\n          at:", "          at:");
+    p = s_good_variant ("lead_funnel.yaml",
+                        "          responsible: responsible\n          at:", "          at:");
     assert_string_equal (s_rule (p, "next-call")->actions[0].responsible, "responsible");
     pipeline_destroy (&p);
     p = s_good_variant ("new_client.yaml", "if: {supplier_prepaid: \"yes\"}", "if: {supplier_prepaid: true}");
@@ -467,7 +468,8 @@ test_variants_that_load (void **state)
     assert_string_equal (s_rule (p, "driver-pickup")->actions[0].time.field, "supply_at");
     assert_int_equal (s_rule (p, "driver-pickup")->actions[0].time.offset_ms, -5400000);
     pipeline_destroy (&p);
-    p = s_good_variant ("new_client.yaml", "at: production_end_at}", "at: production_end_at + payment_chase}");
+    p = s_good_variant ("new_client.yaml", "at: production_end_at}",
+                        "at: production_end_at + payment_chase}");
     assert_int_equal (s_rule (p, "production-notice")->actions[1].time.offset_ms, 3LL * 86400000);
     pipeline_destroy (&p);
     //  Braces, formats, built-ins.
@@ -493,17 +495,20 @@ test_yaml_mistakes (void **state)
 {
     (void) state;
     BAD ("lead_funnel.yaml", "record: lead", "record: lead: deal", "record: lead: deal", "YAML syntax error");
-    BAD ("lead_funnel.yaml", "record: lead", "record: lead\n---\nrecord: x", "record: x", "second YAML document");
+    BAD ("lead_funnel.yaml", "record: lead", "record: lead\n---\nrecord: x", "record: x",
+         "second YAML document");
     s_bad_text ("", NULL, NULL, "empty", NULL);
     s_bad_text ("# nothing but a comment\n", NULL, NULL, "empty", NULL);
     s_bad_text ("\n- a\n- b\n", NULL, "- a", "mapping", NULL);
     BAD ("lead_funnel.yaml", "record: lead", "record: lead\nrecrod: deal", "recrod", "unknown key 'recrod'",
          "allowed: pipeline, name, record");
-    BAD ("lead_funnel.yaml", "record: lead", "record: lead\nrecord: deal", "record: deal", "'record' given twice");
+    BAD ("lead_funnel.yaml", "record: lead", "record: lead\nrecord: deal", "record: deal",
+         "'record' given twice");
     BAD ("lead_funnel.yaml", "record: lead\n", "", "pipeline: lead_funnel", "missing 'record'");
     BAD ("lead_funnel.yaml", "record: lead", "record: [lead]", "record:", "'record' must be a single value");
     BAD ("lead_funnel.yaml", "record: lead", "record: Lead2", "record:", "record 'Lead2'");
-    BAD ("lead_funnel.yaml", "pipeline: lead_funnel", "pipeline: lead-funnel", "pipeline: lead-funnel", "'lead-funnel'");
+    BAD ("lead_funnel.yaml", "pipeline: lead_funnel", "pipeline: lead-funnel", "pipeline: lead-funnel",
+         "'lead-funnel'");
     char path[512], err[512] = "";
     snprintf (path, sizeof path, "%s/none.yaml", s_dir);
     assert_null (pipeline_load (path, s_staff, NULL, err, sizeof err));
@@ -518,15 +523,20 @@ test_field_and_stage_mistakes (void **state)
     BAD ("lead_funnel.yaml", "    type: datetime", "    type: date", "type: date", "field 'next_call_at'",
          "type 'date' is unknown", "datetime");
     BAD ("lead_funnel.yaml", "    label: Дата", "    lable: Дата", "lable", "unknown key 'lable'");
-    BAD ("lead_funnel.yaml", "  next_call_at:", "  name:", "  name:\n    type: datetime", "'name' is a built-in");
-    BAD ("new_client.yaml", "  supplier_prepaid:\n", "  designer_needed:\n", "designer_needed:\n    type: bool\n    label: Предоплата",
+    BAD ("lead_funnel.yaml", "  next_call_at:", "  name:", "  name:\n    type: datetime",
+         "'name' is a built-in");
+    BAD ("new_client.yaml", "  supplier_prepaid:\n", "  designer_needed:\n",
+         "designer_needed:\n    type: bool\n    label: Предоплата",
          "field 'designer_needed': given twice (also on line");
-    BAD ("new_client.yaml", "      self: Доставим сами", "      courier: Доставим сами", "courier: Доставим сами",
-         "value 'courier' given twice");
-    BAD ("new_client.yaml", "    type: enum\n    label: Тип услуги\n    values:\n      design: Дизайн\n      design_print: Дизайн+Полиграфия\n",
+    BAD ("new_client.yaml", "      self: Доставим сами", "      courier: Доставим сами",
+         "courier: Доставим сами", "value 'courier' given twice");
+    BAD ("new_client.yaml",
+         "    type: enum\n    label: Тип услуги\n    values:\n      design: Дизайн\n      design_print: "
+         "Дизайн+Полиграфия\n",
          "    type: enum\n    label: Тип услуги\n", "type: enum\n    label: Тип услуги", "needs 'values'");
     BAD ("new_client.yaml", "    type: bool\n    label: Нужен дизайнер\n",
-         "    type: bool\n    label: Нужен дизайнер\n    values: {a: b}\n", "values: {a: b}", "only for enum");
+         "    type: bool\n    label: Нужен дизайнер\n    values: {a: b}\n", "values: {a: b}",
+         "only for enum");
 
     BAD ("lead_funnel.yaml", "  - id: in_progress", "  - id: new", "- id: new\n    name: Лид в работе",
          "stage 'new': given twice (also on line");
@@ -538,16 +548,17 @@ test_field_and_stage_mistakes (void **state)
          "stage 'converted'", "final");
     BAD ("lead_funnel.yaml", "    moves: [answer_given]", "    moves: [answer_givn]", "answer_givn",
          "stage 'in_progress'", "unknown stage 'answer_givn'", "stages: new, in_progress, answer_given");
-    BAD ("lead_funnel.yaml", "    moves: [answer_given]", "    moves:\n      - answer_given\n      - in_progress",
-         "- in_progress", "cannot move to itself");
+    BAD ("lead_funnel.yaml", "    moves: [answer_given]",
+         "    moves:\n      - answer_given\n      - in_progress", "- in_progress", "cannot move to itself");
     BAD ("lead_funnel.yaml", "    moves: [answer_given]", "    moves: [answer_given, answer_given]",
          "moves: [answer_given, answer_given]", "'answer_given' twice");
     BAD ("lead_funnel.yaml", "    moves: [answer_given]", "    moves: answer_given", "moves: answer_given",
          "'moves' must be a list");
     BAD ("lead_funnel.yaml", "    moves: [answer_given]", "    mvoes: [answer_given]", "mvoes",
-         "stage 'in_progress': unknown key 'mvoes'", "allowed: id, name, kind, moves, requires, from_any_open");
-    BAD ("lead_funnel.yaml", "    requires: [next_call_at]", "    requires: [next_call]", "requires:",
-         "stage 'answer_given'", "unknown field 'next_call'", "fields: next_call_at");
+         "stage 'in_progress': unknown key 'mvoes'",
+         "allowed: id, name, kind, moves, requires, from_any_open");
+    BAD ("lead_funnel.yaml", "    requires: [next_call_at]", "    requires: [next_call]",
+         "requires:", "stage 'answer_given'", "unknown field 'next_call'", "fields: next_call_at");
     BAD ("new_client.yaml", "    from_any_open: true", "    from_any_open: sometimes", "from_any_open",
          "true or false");
     BAD ("lead_funnel.yaml", "    name: Лид в работе\n", "", "id: in_progress", "stage 'in_progress'",
@@ -566,7 +577,8 @@ test_duration_mistakes (void **state)
          "bad duration '15 minutes'");
     BAD ("new_client.yaml", "after: payment_chase", "after: production_end_at", "after: production_end_at",
          "bad duration 'production_end_at'");
-    BAD ("new_client.yaml", "after: payment_chase", "after: supply_at + 1d", "after: supply_at", "write a duration");
+    BAD ("new_client.yaml", "after: payment_chase", "after: supply_at + 1d", "after: supply_at",
+         "write a duration");
 }
 
 static void
@@ -583,21 +595,24 @@ test_rule_mistakes (void **state)
          "no task has tag 'invoce'", "tags: invoice, supplier_invoice");
     BAD ("new_client.yaml", "on: {tasks_completed: invoice, stage: invoice}",
          "on: {tasks_completed: invoice, stage: invoise}", "invoise", "unknown stage 'invoise'");
-    BAD ("new_client.yaml", "on: {tasks_completed: invoice, stage: invoice}", "on: {tasks_completed: invoice}",
-         "on: {tasks_completed: invoice}", "needs 'stage'");
+    BAD ("new_client.yaml", "on: {tasks_completed: invoice, stage: invoice}",
+         "on: {tasks_completed: invoice}", "on: {tasks_completed: invoice}", "needs 'stage'");
     BAD ("lead_funnel.yaml", "on: {enter: new}", "on: {enter: new, timer: x}", "on: {enter: new",
          "exactly one of enter, timer, tasks_completed");
     BAD ("lead_funnel.yaml", "on: {enter: new}", "on: {entr: new}", "on: {entr", "unknown key 'entr'");
     BAD ("lead_funnel.yaml", "change: [next_call_at]", "change: [next_call]", "next_call]",
          "rule 'next-call'", "unknown field 'next_call'");
-    BAD ("lead_funnel.yaml", "on: {timer: call-reminder}", "on: {timer: call-reminder, change: [next_call_at]}",
-         "on: {timer: call-reminder, change", "'change' goes with enter");
+    BAD ("lead_funnel.yaml", "on: {timer: call-reminder}",
+         "on: {timer: call-reminder, change: [next_call_at]}", "on: {timer: call-reminder, change",
+         "'change' goes with enter");
     //  Rules themselves.
-    BAD ("lead_funnel.yaml", "  - id: junk\n    on:", "  - id: proposal\n    on:", "id: proposal\n    on: {enter: junk",
+    BAD ("lead_funnel.yaml",
+         "  - id: junk\n    on:", "  - id: proposal\n    on:", "id: proposal\n    on: {enter: junk",
          "rule 'proposal': given twice (also on line");
-    BAD ("lead_funnel.yaml", "    on: {enter: junk}\n", "", "id: junk\n    do:", "rule 'junk'", "missing 'on'");
-    BAD ("lead_funnel.yaml", "    do:\n      - create_contact: {flag: Не было сделки}", "    do: []", "do: []",
-         "rule 'junk'", "no actions");
+    BAD ("lead_funnel.yaml", "    on: {enter: junk}\n", "", "id: junk\n    do:", "rule 'junk'",
+         "missing 'on'");
+    BAD ("lead_funnel.yaml", "    do:\n      - create_contact: {flag: Не было сделки}", "    do: []",
+         "do: []", "rule 'junk'", "no actions");
     BAD ("lead_funnel.yaml", "    on: {enter: junk}\n", "    on: {enter: junk}\n    then: x\n", "then: x",
          "rule 'junk': unknown key 'then'", "allowed: id, on, if, do");
     //  Timers across rules.
@@ -605,21 +620,22 @@ test_rule_mistakes (void **state)
          "      - timer: {id: payment-chase, after: payment_chase}\n      - timer: {id: extra, after: 1d}",
          "timer: {id: extra", "rule 'payment-chase-start'", "timer 'extra' is set but no rule runs on it");
     BAD ("new_client.yaml", "      - timer: {id: production-end, at: production_end_at}",
-         "      - timer: {id: production-end, at: production_end_at}\n      - timer: {id: payment-chase, after: 1d}",
+         "      - timer: {id: production-end, at: production_end_at}\n      - timer: {id: payment-chase, "
+         "after: 1d}",
          "timer: {id: payment-chase, after: 1d}", "rule 'production-notice'", "timer 'payment-chase'",
          "'production'", "'awaiting_payment'", "one stage");
     BAD ("new_client.yaml", "      - timer: {id: payment-chase, after: payment_chase}",
-         "      - timer: {id: payment-chase, at: supply_at, after: payment_chase}", "timer: {id: payment-chase, at",
-         "exactly one of 'at'");
+         "      - timer: {id: payment-chase, at: supply_at, after: payment_chase}",
+         "timer: {id: payment-chase, at", "exactly one of 'at'");
     //  Conditions.
-    BAD ("new_client.yaml", "if: {supplier_prepaid: \"yes\"}", "if: {supplier_prepay: \"yes\"}", "supplier_prepay:",
-         "rule 'supplier-invoice'", "unknown field 'supplier_prepay'");
+    BAD ("new_client.yaml", "if: {supplier_prepaid: \"yes\"}", "if: {supplier_prepay: \"yes\"}",
+         "supplier_prepay:", "rule 'supplier-invoice'", "unknown field 'supplier_prepay'");
     BAD ("new_client.yaml", "if: {delivery_mode: courier}", "if: {delivery_mode: courir}", "courir",
          "'courir' is not a value of 'delivery_mode'", "values: courier, self");
     BAD ("new_client.yaml", "if: {supplier_prepaid: \"yes\"}", "if: {supplier_prepaid: \"da\"}", "\"da\"",
          "values: yes, no");
-    BAD ("new_client.yaml", "if: {supplier_prepaid: \"yes\"}", "if: {supply_at: \"yes\"}", "supply_at: \"yes\"",
-         "date-time");
+    BAD ("new_client.yaml", "if: {supplier_prepaid: \"yes\"}", "if: {supply_at: \"yes\"}",
+         "supply_at: \"yes\"", "date-time");
 }
 
 static void
@@ -628,31 +644,35 @@ test_action_mistakes (void **state)
     (void) state;
     BAD ("lead_funnel.yaml", "      - notify:", "      - notfy:", "notfy", "rule 'new-lead'",
          "unknown action 'notfy'", "notify, move, task");
-    BAD ("lead_funnel.yaml", "          to: responsible", "          too: responsible", "too:",
-         "rule 'new-lead': notify", "unknown key 'too'", "allowed: to, text, missed_after, missed_text");
+    BAD ("lead_funnel.yaml", "          to: responsible", "          too: responsible",
+         "too:", "rule 'new-lead': notify", "unknown key 'too'",
+         "allowed: to, text, missed_after, missed_text");
     BAD ("lead_funnel.yaml", "          title: Рассчитать", "          titel: Рассчитать", "titel",
          "unknown key 'titel'");
     BAD ("lead_funnel.yaml", "          to: responsible\n", "", "text: \"Новый лид", "missing 'to'");
     BAD ("lead_funnel.yaml", "          missed_text:", "          missed_txt:", "missed_txt", "unknown key");
-    BAD ("lead_funnel.yaml", "          missed_after: next_call_at\n", "", "to: responsible\n          text: \"Позвоните",
-         "both missed_after and missed_text");
+    BAD ("lead_funnel.yaml", "          missed_after: next_call_at\n", "",
+         "to: responsible\n          text: \"Позвоните", "both missed_after and missed_text");
     BAD ("lead_funnel.yaml", "missed_after: next_call_at", "missed_after: phone", "missed_after: phone",
          "unknown field 'phone'", "date-time fields: next_call_at");
     //  Roles.
-    BAD ("new_client.yaml", "          responsible: accountant", "          responsible: acountant", "acountant",
-         "rule 'invoice-task': task", "role 'acountant' is held by nobody in",
+    BAD ("new_client.yaml", "          responsible: accountant", "          responsible: acountant",
+         "acountant", "rule 'invoice-task': task", "role 'acountant' is held by nobody in",
          "roles: responsible, manager, accountant, driver, designer, production");
-    BAD ("new_client.yaml", "          coexecutors: [accountant]", "          coexecutors: [lawyer]", "[lawyer]",
-         "role 'lawyer' is held by nobody");
-    BAD ("lead_funnel.yaml", "          to: responsible", "          to: manger", "to: manger", "role 'manger'");
+    BAD ("new_client.yaml", "          coexecutors: [accountant]", "          coexecutors: [lawyer]",
+         "[lawyer]", "role 'lawyer' is held by nobody");
+    BAD ("lead_funnel.yaml", "          to: responsible", "          to: manger", "to: manger",
+         "role 'manger'");
     //  Templates.
-    BAD ("lead_funnel.yaml", "{name} {company} {phone} {email}. Свяжитесь", "{name} {compny} {phone} {email}. Свяжитесь",
-         "{compny}", "rule 'new-lead': notify", "unknown field '{compny}'", "next_call_at", "company");
+    BAD ("lead_funnel.yaml", "{name} {company} {phone} {email}. Свяжитесь",
+         "{name} {compny} {phone} {email}. Свяжитесь", "{compny}", "rule 'new-lead': notify",
+         "unknown field '{compny}'", "next_call_at", "company");
     BAD ("lead_funnel.yaml", "{name} {company} {phone} {email}. Свяжитесь", "{name} {phone:time}. Свяжитесь",
          "{phone:time}", "only for date-time fields");
     BAD ("lead_funnel.yaml", "{name} {company} {phone} {email}. Свяжитесь", "{next_call_at:hour}. Свяжитесь",
          "{next_call_at:hour}", "unknown format");
-    BAD ("lead_funnel.yaml", "Свяжитесь с клиентом", "Свяжитесь с клиентом {name", "Свяжитесь", "without '}'");
+    BAD ("lead_funnel.yaml", "Свяжитесь с клиентом", "Свяжитесь с клиентом {name", "Свяжитесь",
+         "without '}'");
     BAD ("lead_funnel.yaml", "Свяжитесь с клиентом", "Свяжитесь с клиентом }", "Свяжитесь", "lone '}'");
     BAD ("new_client.yaml", "description: \"Сделка №{id}: {company}, {service_type}\"",
          "description: \"Сделка №{id}: {company}, {service_typ}\"", "{service_typ}", "rule 'designer'",
@@ -660,8 +680,9 @@ test_action_mistakes (void **state)
     //  Moves.
     BAD ("new_client.yaml", "      - move: awaiting_payment", "      - move: awaiting", "move: awaiting",
          "rule 'invoice-ready': move", "unknown stage 'awaiting'");
-    BAD ("new_client.yaml", "      - move: closing_docs", "      - move: won", "move: won\n\n  - id: closing-docs", "rule 'delivered'",
-         "stage 'shipped' may not move there", "moves: closing_docs, lost");
+    BAD ("new_client.yaml", "      - move: closing_docs", "      - move: won",
+         "move: won\n\n  - id: closing-docs", "rule 'delivered'", "stage 'shipped' may not move there",
+         "moves: closing_docs, lost");
     BAD ("new_client.yaml", "      - move: won", "      - move: [won]", "move: [won]", "single value");
     //  Times.
     BAD ("new_client.yaml", "deadline: supply_at", "deadline: service_type", "deadline: service_type",
@@ -676,8 +697,10 @@ test_action_mistakes (void **state)
          "FIELD + DURATION");
     BAD ("lead_funnel.yaml", "{flag: Не было сделки}", "{flag: Не было сделки, mark: x}", "mark: x",
          "unknown key 'mark'");
-    BAD ("lead_funnel.yaml", "{pipeline: new_client}", "{pipeline: New Client}", "New Client", "'New Client'");
-    BAD ("lead_funnel.yaml", "          tag: proposal", "          tag: Proposal!", "Proposal!", "tag 'Proposal!'");
+    BAD ("lead_funnel.yaml", "{pipeline: new_client}", "{pipeline: New Client}", "New Client",
+         "'New Client'");
+    BAD ("lead_funnel.yaml", "          tag: proposal", "          tag: Proposal!", "Proposal!",
+         "tag 'Proposal!'");
 }
 
 static void
@@ -685,20 +708,20 @@ test_staff_mistakes (void **state)
 {
     (void) state;
     BAD_STAFF ("time_zone: Europe/Moscow", "time_zone: Europe/Moskow", "time_zone:", "Europe/Moskow",
-                 "unknown");
+               "unknown");
     BAD_STAFF ("time_zone: Europe/Moscow", "time_zone: Europe", "time_zone:", "'Europe'");
     BAD_STAFF ("time_zone: Europe/Moscow", "timezone: Europe/Moscow", "timezone", "unknown key 'timezone'",
-                 "allowed: time_zone, lead_assignment, staff");
-    BAD_STAFF ("lead_assignment: round_robin", "lead_assignment: petrova", "lead_assignment:",
-                 "'petrova' does not hold role manager");
-    BAD_STAFF ("lead_assignment: round_robin", "lead_assignment: round-robin", "lead_assignment:",
-                 "'round-robin' is neither round_robin nor a login");
+               "allowed: time_zone, lead_assignment, staff");
+    BAD_STAFF ("lead_assignment: round_robin", "lead_assignment: petrova",
+               "lead_assignment:", "'petrova' does not hold role manager");
+    BAD_STAFF ("lead_assignment: round_robin", "lead_assignment: round-robin",
+               "lead_assignment:", "'round-robin' is neither round_robin nor a login");
     BAD_STAFF ("  - login: smirnova", "  - login: ivanov", "login: ivanov\n    name: Анна",
-                 "login 'ivanov' given twice");
+               "login 'ivanov' given twice");
     BAD_STAFF ("  - login: smirnova", "  - login: Smirnova", "login: Smirnova", "login 'Smirnova'");
     BAD_STAFF ("    roles: [driver]", "    roles: []", "roles: []", "person 'sidorov'", "'roles' is empty");
-    BAD_STAFF ("    roles: [driver]", "    role: [driver]", "role: [driver]", "person 'sidorov': unknown key 'role'",
-                 "allowed: login, name, roles");
+    BAD_STAFF ("    roles: [driver]", "    role: [driver]", "role: [driver]",
+               "person 'sidorov': unknown key 'role'", "allowed: login, name, roles");
     BAD_STAFF ("    roles: [driver]", "    roles: [responsible]", "roles: [responsible]", "not a role");
     BAD_STAFF ("    roles: [driver]", "    roles: [driver, driver]", "roles: [driver, driver]", "twice");
     BAD_STAFF ("    name: Пётр Сидоров\n", "", "login: sidorov", "person 'sidorov'", "missing 'name'");
@@ -706,10 +729,13 @@ test_staff_mistakes (void **state)
     //  round_robin with nobody holding manager.
     char path[512], err[512] = "";
     snprintf (path, sizeof path, "%s/staff.yaml", s_dir);
-    s_write (path, "time_zone: UTC\nlead_assignment: round_robin\nstaff:\n  - {login: a, name: A, roles: [driver]}\n");
+    s_write (
+        path,
+        "time_zone: UTC\nlead_assignment: round_robin\nstaff:\n  - {login: a, name: A, roles: [driver]}\n");
     assert_null (staff_load (path, NULL, err, sizeof err));
     char prefix[600];
-    snprintf (prefix, sizeof prefix, "%s:2: lead_assignment: round_robin needs someone with role manager", path);
+    snprintf (prefix, sizeof prefix, "%s:2: lead_assignment: round_robin needs someone with role manager",
+              path);
     assert_string_equal (err, prefix);
 }
 
@@ -717,18 +743,12 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_staff_loads),
-        cmocka_unit_test (test_lead_funnel_loads),
-        cmocka_unit_test (test_new_client_loads),
-        cmocka_unit_test (test_durations),
-        cmocka_unit_test (test_durations_override),
-        cmocka_unit_test (test_variants_that_load),
-        cmocka_unit_test (test_yaml_mistakes),
-        cmocka_unit_test (test_field_and_stage_mistakes),
-        cmocka_unit_test (test_duration_mistakes),
-        cmocka_unit_test (test_rule_mistakes),
-        cmocka_unit_test (test_action_mistakes),
-        cmocka_unit_test (test_staff_mistakes),
+        cmocka_unit_test (test_staff_loads),        cmocka_unit_test (test_lead_funnel_loads),
+        cmocka_unit_test (test_new_client_loads),   cmocka_unit_test (test_durations),
+        cmocka_unit_test (test_durations_override), cmocka_unit_test (test_variants_that_load),
+        cmocka_unit_test (test_yaml_mistakes),      cmocka_unit_test (test_field_and_stage_mistakes),
+        cmocka_unit_test (test_duration_mistakes),  cmocka_unit_test (test_rule_mistakes),
+        cmocka_unit_test (test_action_mistakes),    cmocka_unit_test (test_staff_mistakes),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
