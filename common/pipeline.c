@@ -1,7 +1,7 @@
 /*  pipeline: see pipeline.h. This file reads a definition's header,
-    durations, fields and stages, and holds the helpers the other two
-    share; pipeline_staff.c reads the staff directory, pipeline_rules.c the
-    rules and the checks across them.
+    durations, fields and stages, and holds the helpers the other parts
+    share (pipeline_private.h): pipeline_staff.c reads the staff directory,
+    pipeline_rules.c the rules, pipeline_checks.c checks rules together.
 */
 #include "pipeline.h"
 #include "pipeline_private.h"
@@ -225,6 +225,8 @@ s_durations (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *n
     if (override && !copy)
         return yamltree_fail (t, key, "out of memory");
     for (char *item = copy ? strtok_r (copy, ",", &save) : NULL; item; item = strtok_r (NULL, ",", &save)) {
+        char raw[128];
+        snprintf (raw, sizeof raw, "%s", item);
         char *eq = strchr (item, '=');
         char *name = item, *text = eq ? eq + 1 : NULL;
         if (eq)
@@ -245,8 +247,7 @@ s_durations (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *n
         for (size_t k = 0; k < ld->n_dur; k++)
             pipeline_list_add (list, sizeof list, ld->dur_names[k]);
         if (!text || !*name)
-            yamltree_fail (t, key, "'%s' is not name=duration (e.g. %s=15s)", item,
-                           ld->n_dur ? list : "name");
+            yamltree_fail (t, key, "'%s' is not name=duration (e.g. %s=15s)", raw, ld->n_dur ? list : "name");
         else if (j == ld->n_dur)
             yamltree_fail (t, key, "unknown duration '%s' (durations: %s)", name, *list ? list : "none");
         else if (pipeline_duration (text, &ld->dur_ms[j]))
@@ -275,6 +276,10 @@ s_field (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *node)
                                   id);
     if (pipeline_field (p, id))
         return yamltree_fail (t, key, "given twice (also on line %d)", pipeline_field (p, id)->line);
+    //  "deadline: X" may be a field or a duration: one name, one meaning.
+    for (size_t i = 0; i < ld->n_dur; i++)
+        if (strcmp (ld->dur_names[i], id) == 0)
+            return yamltree_fail (t, key, "a duration has this name too: rename one of them");
     pipeline_field_t *f = &p->fields[p->n_fields];
     f->line = yamltree_line (key);
     if (!(f->id = pipeline_dup (t, key, id)))
@@ -324,10 +329,9 @@ s_field (pipeline_loader_t *ld, const yaml_node_t *key, const yaml_node_t *node)
                 return yamltree_fail (t, value_id, "value '%s' given twice", vid);
         if (!*vlabel)
             return yamltree_fail (t, value_label, "value '%s': the label is empty", vid);
-        pipeline_option_t *o = &f->options[f->n_options];
+        pipeline_option_t *o = &f->options[f->n_options++];
         if (!(o->id = pipeline_dup (t, value_id, vid)) || !(o->label = pipeline_dup (t, value_label, vlabel)))
             return -1;
-        f->n_options++;
     }
     return 0;
 }

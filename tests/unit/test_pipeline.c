@@ -5,7 +5,8 @@
     tests/run.sh sets) must load and say what process.md says. Then every
     kind of mistake, made by changing one spot of a shipped file and written
     to a temporary directory, must fail the load with "FILE:LINE: ..." at the
-    line of that spot and name what is wrong.
+    line of that spot and name what is wrong. SHOW_ERRORS=1 prints each
+    error, to read them as an operator would.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -439,6 +440,7 @@ test_durations_override (void **state)
                 "unknown duration 'payment_chase'", "call_reminder", NULL);
     s_bad_text (base, "call_reminder=soon", "durations:", "CRM_DURATIONS", "'soon' is not a duration", NULL);
     s_bad_text (base, "call_reminder", "durations:", "CRM_DURATIONS", "name=duration", NULL);
+    s_bad_text (base, "=15s", "durations:", "CRM_DURATIONS: '=15s' is not name=duration", NULL);
     free (base);
 }
 
@@ -525,6 +527,8 @@ test_field_and_stage_mistakes (void **state)
     BAD ("lead_funnel.yaml", "    label: Дата", "    lable: Дата", "lable", "unknown key 'lable'");
     BAD ("lead_funnel.yaml", "  next_call_at:", "  name:", "  name:\n    type: datetime",
          "'name' is a built-in");
+    BAD ("lead_funnel.yaml", "  next_call_at:", "  call_reminder:", "call_reminder:\n    type: datetime",
+         "field 'call_reminder': a duration has this name too");
     BAD ("new_client.yaml", "  supplier_prepaid:\n", "  designer_needed:\n",
          "designer_needed:\n    type: bool\n    label: Предоплата",
          "field 'designer_needed': given twice (also on line");
