@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,20 @@ tz_init (const char *zone, char *err, size_t err_size)
     setenv ("TZ", zone, 1);
     tzset ();
     return 0;
+}
+
+int
+tz_exists (const char *zone)
+{
+    char path[256];
+    if (!zone || !*zone || strlen (zone) >= sizeof s_zone || strstr (zone, "..") || zone[0] == '/')
+        return 0;
+    if (strcmp (zone, "UTC") == 0)
+        return 1;
+    const char *dir = getenv ("TZDIR");
+    snprintf (path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+    struct stat st;  // a region's directory ("Europe") is not a zone
+    return stat (path, &st) == 0 && S_ISREG (st.st_mode) && access (path, R_OK) == 0;
 }
 
 const char *

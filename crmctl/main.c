@@ -8,6 +8,7 @@
 #include "cmd_funnel.h"
 #include "cmd_lead.h"
 #include "cmd_notifications.h"
+#include "cmd_pipeline.h"
 #include "cmd_status.h"
 #include "cmd_timers.h"
 
@@ -24,6 +25,7 @@ s_usage (FILE *out)
     fputs (cmd_lead_usage, out);
     fputs (cmd_funnel_usage, out);
     fputs (cmd_notifications_usage, out);
+    fputs (cmd_pipeline_usage, out);
     fputs (cmd_status_usage, out);
     fputs (cmd_timers_usage, out);
     fputs ("  crmctl help\n"
@@ -57,12 +59,16 @@ main (int argc, char **argv)
         return cmd_funnel_list_run (argc - 1, argv + 1);
     if (strcmp (command, "notifications") == 0)
         return cmd_notifications_run (argc - 1, argv + 1);
+    if (strcmp (command, "pipeline") == 0)
+        return cmd_pipeline_run (argc - 1, argv + 1);
     if (strcmp (command, "status") == 0)
         return cmd_status_run (argc - 1, argv + 1);
     if (strcmp (command, "timers") == 0)
         return cmd_timers_run (argc - 1, argv + 1);
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
-    return cli_usage_error ("", "unknown command '%s' (known: lead, leads, contacts, companies, notifications, status, timers)",
+    return cli_usage_error ("",
+                            "unknown command '%s' (known: lead, leads, contacts, companies, notifications, "
+                            "pipeline check, status, timers)",
                             command);
 }
