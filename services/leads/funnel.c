@@ -42,25 +42,6 @@ funnel_destroy (funnel_t **self_p)
     *self_p = NULL;
 }
 
-int
-funnel_check_assignment (const staff_t *staff, char *err, size_t err_size)
-{
-    const char *rule = staff->lead_assignment ? staff->lead_assignment : "";
-    if (strcmp (rule, "round_robin") == 0) {
-        if (staff_holders (staff, "manager", NULL, 0) == 0) {
-            snprintf (err, err_size, "%s: lead_assignment is round_robin but nobody has the role manager",
-                      staff->path);
-            return -1;
-        }
-    }
-    else if (!staff_find (staff, rule)) {
-        snprintf (err, err_size, "%s: lead_assignment '%s' is neither round_robin nor a staff login",
-                  staff->path, rule);
-        return -1;
-    }
-    return 0;
-}
-
 //  The login a new lead without a responsible gets.
 static db_rc_t
 s_assign (funnel_t *self, const char **login)
@@ -76,7 +57,7 @@ s_assign (funnel_t *self, const char **login)
     uint64_t turn = 0;
     db_rc_t rc = store_next_turn (service_db (self->svc), &turn);
     if (rc == DB_OK && n == 0)
-        rc = DB_PERMANENT;      // funnel_check_assignment refused this at start
+        rc = DB_PERMANENT;      // staff_load refuses round_robin without managers
     if (rc == DB_OK)
         *login = managers[turn % n];
     return rc;
@@ -269,6 +250,8 @@ s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, con
     service_rc_t src = service_rc (rc);
     for (size_t i = 0; src == SERVICE_OK && i < result->n_moves; i++) {
         const engine_move_t *m = &result->moves[i];
+        if (!*m->from)
+            continue;   // entering the first stage: LeadCreated says so
         Crm__V1__LeadMoved event = CRM__V1__LEAD_MOVED__INIT;
         event.lead_id = lead->id;
         event.from_stage = (char *) m->from;

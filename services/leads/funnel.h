@@ -25,14 +25,10 @@ funnel_t *funnel_new (service_t *svc, const pipeline_t *def, const staff_t *staf
 /*  Frees it; nulls *self_p. */
 void funnel_destroy (funnel_t **self_p);
 
-/*  Checks how leads without a responsible are assigned: the fixed login
-    must be a staff login, round robin needs a manager. Returns 0, or -1
-    with why in err (err_size bytes). */
-int funnel_check_assignment (const staff_t *staff, char *err, size_t err_size);
-
 /*  A lead was just stored in the open transaction as lead_id: assigns it
     (lead->responsible, when empty, is replaced by the login it gets: round
-    robin among the managers or the fixed login of staff.lead_assignment),
+    robin among the managers or the fixed login of staff.lead_assignment,
+    both checked by staff_load),
     emits LeadCreated and runs the definition's rules for a new lead. */
 service_rc_t funnel_created (funnel_t *self, uint64_t lead_id, Crm__V1__LeadReceived *lead,
                              const char *causation_id);

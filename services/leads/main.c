@@ -221,7 +221,7 @@ s_load_definitions (staff_t **staff, pipeline_t **def, char *err, size_t err_siz
     const char *staff_file = config_str ("CRM_STAFF_FILE", STAFF_FILE);
     const char *pipeline_file = config_str ("CRM_LEADS_PIPELINE", PIPELINE_FILE);
     *staff = staff_load (staff_file, config_str ("CRM_TIME_ZONE", ""), err, err_size);
-    if (!*staff || funnel_check_assignment (*staff, err, err_size) || tz_init ((*staff)->time_zone, err, err_size))
+    if (!*staff || tz_init ((*staff)->time_zone, err, err_size))
         return -1;
     *def = pipeline_load (pipeline_file, *staff, config_str ("CRM_DURATIONS", ""), err, err_size);
     if (!*def)

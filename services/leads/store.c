@@ -375,10 +375,12 @@ store_contact_make (db_t *db, const store_lead_t *lead, bool no_deal, uint64_t *
     if (lead_name_key (lead->company, name_key, sizeof name_key) > 0) {
         //  The flag stays only while no lead of the company became a deal.
         const char *params[] = {lead->company, name_key, flag, lead_text};
+        //  (Found first, so that finding one spends no id of the sequence.)
         rc = db_exec (db, &res,
-                      "INSERT INTO company (name, name_key, no_deal, lead_id) VALUES ($1, $2, $3, $4)"
-                      " ON CONFLICT (name_key) DO UPDATE SET no_deal = company.no_deal AND EXCLUDED.no_deal"
-                      " RETURNING id",
+                      "WITH found AS (UPDATE company SET no_deal = no_deal AND $3 WHERE name_key = $2 RETURNING id),"
+                      " made AS (INSERT INTO company (name, name_key, no_deal, lead_id)"
+                      "  SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id)"
+                      " SELECT id FROM found UNION ALL SELECT id FROM made",
                       4, params, NULL, NULL);
         if (rc)
             return rc;

@@ -96,13 +96,14 @@ test_new_lead_notifies_responsible_once() {
   start_service leads
   start_service notifier CRM_NOTIFIER_SOURCES=leads
   local id again
-  id=$(submit n1 --name "Анна Клиентова" --company "ООО Ромашка" --phone "+7 900 111-22-33" --responsible smirnova)
+  id=$(submit n1 --name "Анна Клиентова" --company "ООО Ромашка" --phone "+7 900 111-22-33" --email anna@example.com \
+    --responsible smirnova)
   again=$(crmctl lead submit --source-system web --external-id n1 --name "Анна" --responsible ivanov)
   assert_eq "$again" "lead $id already known (web/n1)" "the same lead again"
   wait_sql 60 "SELECT last_sequence FROM notifier.consumer_offset WHERE source = 'leads'" \
     "$(sql "SELECT last_sequence FROM leads.outbox_head")" "notifier's offset for leads"
   assert_eq "$(sql "SELECT recipient || '|' || text FROM notifier.notification")" \
-    "smirnova|Новый лид №$id: Анна Клиентова ООО Ромашка +7 900 111-22-33. Свяжитесь с клиентом" \
+    "smirnova|Новый лид №$id: Анна Клиентова ООО Ромашка +7 900 111-22-33 anna@example.com. Свяжитесь с клиентом" \
     "the one notification (text of the definition's rule new-lead)"
   assert_eq "$(sql "SELECT request_key FROM notifier.notification")" "lead:$id:v1:new-lead:0" "its request key"
   local l
@@ -150,6 +151,12 @@ test_round_robin_assignment_survives_restart() {
 
 # ---------------------------------------------------------------- §1.2 proposal task
 
+# fake_event SEQ TYPE JSON: the fake source publishes event TYPE (a crm.v1
+# message given as JSON) with sequence SEQ.
+fake_event() {
+  fake "$(jq -cn --argjson seq "$1" --arg type "$2" --argjson m "$3" '{op: "event", seq: $seq, type: $type, message: $m}')"
+}
+
 test_in_progress_requests_one_proposal_task() {
   fresh_db
   fake_source tasks "$CRM_TASKS_PORT"
@@ -172,14 +179,14 @@ test_in_progress_requests_one_proposal_task() {
                     WHERE request_key = '$key'")" "proposal|-|false" "lead_task before TaskCreated"
 
   # The tasks service answers (here: the fake source "tasks").
-  fake "{\"op\": \"event\", \"seq\": 1, \"type\": \"TaskCreated\", \"message\": {\"task_id\": 77,
-        \"request_key\": \"$key\", \"record\": \"lead:$id\", \"tag\": \"proposal\",
-        \"title\": \"Рассчитать запрос и выставить КП\", \"creator\": \"ivanov\", \"responsible\": \"ivanov\"}}"
+  fake_event 1 TaskCreated "{\"task_id\": 77, \"request_key\": \"$key\", \"record\": \"lead:$id\",
+    \"tag\": \"proposal\", \"title\": \"Рассчитать запрос и выставить КП\", \"creator\": \"ivanov\",
+    \"responsible\": \"ivanov\"}"
   wait_sql 60 "SELECT task_id FROM leads.lead_task WHERE request_key = '$key'" 77 "task id from TaskCreated"
-  fake "{\"op\": \"event\", \"seq\": 2, \"type\": \"TaskCompleted\", \"message\": {\"task_id\": 77,
-        \"request_key\": \"$key\", \"record\": \"lead:$id\", \"tag\": \"proposal\", \"completed_by\": \"ivanov\"}}"
+  fake_event 2 TaskCompleted "{\"task_id\": 77, \"request_key\": \"$key\", \"record\": \"lead:$id\",
+    \"tag\": \"proposal\", \"completed_by\": \"ivanov\"}"
   # Another record's task is none of the leads service's business.
-  fake '{"op": "event", "seq": 3, "type": "TaskCompleted", "message": {"task_id": 5, "record": "deal:3", "tag": "x"}}'
+  fake_event 3 TaskCompleted '{"task_id": 5, "record": "deal:3", "tag": "x"}'
   wait_sql 60 "SELECT last_sequence FROM leads.consumer_offset WHERE source = 'tasks'" 3 "leads applied the tasks events"
   assert_eq "$(sql "SELECT completed FROM leads.lead_task WHERE request_key = '$key'")" t "lead_task after TaskCompleted"
   assert_eq "$(lead "$id" | jq -r '[.history[] | select(.action | startswith("task ")) | "\(.actor) \(.action): \(.detail)"] | join(";")')" \
@@ -308,7 +315,7 @@ check_call() {
   expected=$(($(utc_ms "$utc") - 15 * 60000))
   assert_eq "$(lead "$id" | jq -r '"\(.time_zone) \(.fields.next_call_at.value)"')" "$zone $(utc_ms "$utc")" \
     "$local_time ($zone) stored as UTC $utc"
-  wait_until 60 eval "timers | jq -e 'select(.key == \"lead:$id:call-reminder\")'" ||
+  wait_until 60 eval "timers | jq -se 'any(.key == \"lead:$id:call-reminder\")'" ||
     fail "no pending timer for lead $id"
   assert_eq "$(timers | jq -r "select(.key == \"lead:$id:call-reminder\") | .due_ms")" "$expected" \
     "the reminder of $local_time ($zone): 15 real minutes before $utc UTC"
@@ -333,7 +340,7 @@ test_daylight_saving_changes_in_berlin() {
   move "$id" in_progress >/dev/null
   err=$(refused INVALID_ARGUMENT "$id" answer_given --set "next_call_at=2027-03-28 02:30")
   assert_contains "$err" "does not exist in Europe/Berlin" "refusal of a skipped time"
-  assert_contains "$err" "(fields: next_call_at)" "the field named"
+  assert_contains "$err" "(fields: next_call_at" "the field named"
   assert_eq "$(state "$id" | cut -d' ' -f1,2)" "in_progress 2" "the lead after the refusal"
 }
 
@@ -555,11 +562,11 @@ test_required_fields_on_the_command_endpoint() {
 # ---------------------------------------------------------------- bad definitions
 
 # run_leads_expecting_2 NAME VAR=VALUE...: crm-leads with the settings
-# must exit 2 at once, before touching the database; its log in NAME.log.
+# must exit 2 at once, before touching the database; its log in leads-NAME.log.
 run_leads_expecting_2() {
   local name=$1 rc=0
   shift
-  env "$@" timeout 60 "$BIN/crm-leads" >"$T_DIR/$name.log" 2>"$T_DIR/$name.err" </dev/null || rc=$?
+  env "$@" timeout 60 "$BIN/crm-leads" >"$T_DIR/leads-$name.log" 2>"$T_DIR/leads-$name.err" </dev/null || rc=$?
   assert_eq "$rc" 2 "crm-leads exit status with $*"
   assert_eq "$(sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'leads'")" 0 "tables made by crm-leads"
 }
@@ -572,23 +579,23 @@ test_bad_definition_stops_leads_at_start() {
   sed 's/on: {enter: in_progress}/on: {enter: in_progres}/' "$CRM_LEADS_PIPELINE" >"$bad"
   line=$(grep -n 'in_progres}' "$bad" | cut -d: -f1)
   run_leads_expecting_2 bad-stage CRM_LEADS_PIPELINE="$bad"
-  "$PY" "$TOOLS/logcheck.py" find "$T_DIR/bad-stage.log" --level error --msg "bad definition" ||
-    fail "no 'bad definition' line: $(cat "$T_DIR/bad-stage.log")"
-  assert_contains "$(cat "$T_DIR/bad-stage.log")" "$bad:$line: " "the log names the file and line"
-  assert_contains "$(cat "$T_DIR/bad-stage.log")" "in_progres" "the log names the stage"
+  "$PY" "$TOOLS/logcheck.py" find "$T_DIR/leads-bad-stage.log" --level error --msg "bad definition" ||
+    fail "no 'bad definition' line: $(cat "$T_DIR/leads-bad-stage.log")"
+  assert_contains "$(cat "$T_DIR/leads-bad-stage.log")" "$bad:$line: " "the log names the file and line"
+  assert_contains "$(cat "$T_DIR/leads-bad-stage.log")" "in_progres" "the log names the stage"
 
   # A duration that is not one, in the file and in CRM_DURATIONS.
   bad=$T_DIR/bad-duration.yaml
   sed 's/call_reminder: 15m/call_reminder: 15 minutes/' "$CRM_LEADS_PIPELINE" >"$bad"
   line=$(grep -n '15 minutes' "$bad" | cut -d: -f1)
   run_leads_expecting_2 bad-duration CRM_LEADS_PIPELINE="$bad"
-  assert_contains "$(cat "$T_DIR/bad-duration.log")" "$bad:$line: " "the log names the file and line"
+  assert_contains "$(cat "$T_DIR/leads-bad-duration.log")" "$bad:$line: " "the log names the file and line"
   run_leads_expecting_2 bad-override CRM_DURATIONS=call_reminder=soon
-  assert_contains "$(cat "$T_DIR/bad-override.log")" "call_reminder" "the log names the duration"
+  assert_contains "$(cat "$T_DIR/leads-bad-override.log")" "call_reminder" "the log names the duration"
   # A staff directory whose fixed assignee is nobody; an unknown zone.
   sed 's/^lead_assignment: .*/lead_assignment: nobody/' "$CRM_STAFF_FILE" >"$T_DIR/staff.yaml"
   run_leads_expecting_2 bad-staff CRM_STAFF_FILE="$T_DIR/staff.yaml"
-  assert_contains "$(cat "$T_DIR/bad-staff.log")" "nobody" "the log names the login"
+  assert_contains "$(cat "$T_DIR/leads-bad-staff.log")" "nobody" "the log names the login"
   run_leads_expecting_2 bad-zone CRM_TIME_ZONE=Mars/Olympus
-  assert_contains "$(cat "$T_DIR/bad-zone.log")" "Mars/Olympus" "the log names the zone"
+  assert_contains "$(cat "$T_DIR/leads-bad-zone.log")" "Mars/Olympus" "the log names the zone"
 }
