@@ -11,7 +11,7 @@
 struct client_t {
     zsock_t *sock;
     char *endpoint;
-    char sender[64];
+    char sender[128];
 };
 
 client_t *
@@ -47,6 +47,15 @@ client_destroy (client_t **self_p)
     free (self->endpoint);
     free (self);
     *self_p = NULL;
+}
+
+int
+client_set_sender (client_t *self, const char *sender)
+{
+    if (strlen (sender) >= sizeof self->sender)
+        return -1;
+    snprintf (self->sender, sizeof self->sender, "%s", sender);
+    return 0;
 }
 
 const char *

@@ -80,7 +80,7 @@ test_defaults_for_leads (void **state)
     assert_int_equal (cfg.replay_timeout_ms, 2000);
     assert_int_equal (cfg.batch_max, 1000);
     assert_int_equal (cfg.outbox_retention_s, 7 * 86400);
-    assert_int_equal (cfg.max_message_bytes, 262144);
+    assert_int_equal (cfg.max_message_bytes, 16 << 20);
     assert_string_equal (cfg.db_user, "crm_leads");
     assert_string_equal (cfg.db_password, "");
 }
