@@ -169,7 +169,9 @@ client_call (client_t *self, const char *type, const ProtobufCMessage *payload, 
         int rc = client_recv (self, wait, &reply);
         if (rc)
             return -1;  // timed out, interrupted, or malformed
-        if (strcmp (reply->command_id, command_id) == 0) {
+        //  No id: the service could not read the command (MALFORMED, or
+        //  TOO_LARGE to be read), and this call's is the one in flight.
+        if (strcmp (reply->command_id, command_id) == 0 || (!*reply->command_id && reply->error)) {
             *reply_p = reply;
             return 0;
         }

@@ -47,7 +47,9 @@ const char *client_endpoint (client_t *self);
     the command_id is a fresh UUID, the sender $USER or "crmctl" (see
     client_set_sender). Waits up
     to timeout_ms milliseconds (negative: forever), discarding replies to
-    other command ids (late answers to earlier calls that timed out).
+    other command ids (late answers to earlier calls that timed out); an
+    error reply without command id (a command the service could not read:
+    MALFORMED, TOO_LARGE) is taken as this call's.
     Returns 0 and sets *reply_p to a reply owned by the caller (free it with
     crm__v1__reply__free_unpacked; it may carry an error), or -1 on timeout,
     on a reply that is not a crm.v1.Reply, on a send refused because too

@@ -114,14 +114,15 @@ s_may_complete (service_reply_t *reply, const Crm__V1__Command *cmd, const Crm__
 {
     char message[512];
     if (!task_may_complete (task, cmd->sender)) {
-        int n = snprintf (message, sizeof message,
-                          "only the responsible (%s) or a co-executor may complete task %" PRIu64, task->responsible,
-                          task->id);
-        for (size_t i = 0; i < task->n_coexecutors && n > 0 && (size_t) n < sizeof message; i++)
-            n += snprintf (message + n, sizeof message - (size_t) n, "%s%s", i ? ", " : " (", task->coexecutors[i]);
-        if (task->n_coexecutors && n > 0 && (size_t) n < sizeof message)
-            snprintf (message + n, sizeof message - (size_t) n, ")");
-        message[utf8_boundary (message, strlen (message))] = 0;
+        char people[400] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < task->n_coexecutors && n < sizeof people; i++)
+            n += (size_t) snprintf (people + n, sizeof people - n, "%s%s", i ? ", " : " (", task->coexecutors[i]);
+        if (task->n_coexecutors && n < sizeof people)
+            snprintf (people + n, sizeof people - n, ")");
+        people[utf8_boundary (people, strlen (people))] = 0;
+        snprintf (message, sizeof message, "only the responsible (%s) or a co-executor%s may complete task %" PRIu64,
+                  task->responsible, people, task->id);
         return s_refuse (reply, cmd, "PERMISSION_DENIED", message, (const char *[]) {"sender"}, 1);
     }
     if (strcmp (task->status, "open") != 0) {

@@ -172,9 +172,32 @@ store_tasks_free (store_tasks_t **self_p)
     *self_p = NULL;
 }
 
+//  The task asked for with request key (non-empty): sets *found and *id.
+static db_rc_t
+s_task_of_request (db_t *db, const char *key, bool *found, uint64_t *id)
+{
+    PGresult *res;
+    db_rc_t rc = db_exec (db, &res, "SELECT id FROM task WHERE request_key = $1 AND request_key <> ''", 1,
+                          (const char *[]) {key}, NULL, NULL);
+    if (rc)
+        return rc;
+    *found = PQntuples (res) == 1;
+    if (*found)
+        *id = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
+    PQclear (res);
+    return DB_OK;
+}
+
 db_rc_t
 store_task_insert (db_t *db, const task_spec_t *spec, uint64_t *id, bool *created)
 {
+    //  Looked up first: an INSERT that conflicts still takes an id from the
+    //  sequence, and people would wonder where task 4 went.
+    bool found = false;
+    db_rc_t rc = *spec->request_key ? s_task_of_request (db, spec->request_key, &found, id) : DB_OK;
+    *created = false;
+    if (rc || found)
+        return rc;
     sqlarray_t *coexecutors = sqlarray_new ();
     if (!coexecutors)
         return DB_PERMANENT;
@@ -191,7 +214,7 @@ store_task_insert (db_t *db, const task_spec_t *spec, uint64_t *id, bool *create
                             spec->creator, spec->responsible, sqlarray_str (coexecutors), deadline,
                             spec->tag, spec->rule};
     PGresult *res;
-    db_rc_t rc = db_exec (db, &res,
+    rc = db_exec (db, &res,
                           "INSERT INTO task (request_key, title, description, record, creator, responsible,"
                           " coexecutors, deadline_ms, tag, rule)"
                           " VALUES ($1, $2, $3, $4, $5, $6, $7::text[], nullif($8::bigint, 0), $9, $10)"
@@ -201,20 +224,12 @@ store_task_insert (db_t *db, const task_spec_t *spec, uint64_t *id, bool *create
     if (rc)
         return rc;
     *created = PQntuples (res) == 1;
-    if (!*created) {
-        //  Asked for before: the task of that request.
-        PQclear (res);
-        rc = db_exec (db, &res, "SELECT id FROM task WHERE request_key = $1", 1, params, NULL, NULL);
-        if (rc)
-            return rc;
-        if (PQntuples (res) != 1) {
-            PQclear (res);
-            return DB_PERMANENT;
-        }
-    }
-    *id = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
+    if (*created)
+        *id = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
     PQclear (res);
-    return DB_OK;
+    if (!*created)  // inserted meanwhile by another instance
+        rc = s_task_of_request (db, spec->request_key, &found, id);
+    return rc == DB_OK && !*created && !found ? DB_PERMANENT : rc;
 }
 
 db_rc_t
