@@ -1,6 +1,6 @@
 /*  pipeline: a sales pipeline as data, and the staff directory it names.
 
-    A pipeline definition (deploy/pipelines/*.yaml, format in
+    A pipeline definition (deploy/pipelines/, format in
     docs/pipelines.md) says everything the process needs: stages (order,
     open/won/lost), allowed moves, fields (text, enum with labels,
     date-time, yes/no), required fields per target stage, named durations,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,20 @@ tz_init (const char *zone, char *err, size_t err_size)
     setenv ("TZ", zone, 1);
     tzset ();
     return 0;
+}
+
+int
+tz_exists (const char *zone)
+{
+    char path[256];
+    if (!zone || !*zone || strlen (zone) >= sizeof s_zone || strstr (zone, "..") || zone[0] == '/')
+        return 0;
+    if (strcmp (zone, "UTC") == 0)
+        return 1;
+    const char *dir = getenv ("TZDIR");
+    snprintf (path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+    struct stat st;  // a region's directory ("Europe") is not a zone
+    return stat (path, &st) == 0 && S_ISREG (st.st_mode) && access (path, R_OK) == 0;
 }
 
 const char *
@@ -86,12 +101,12 @@ tz_parse (const char *text, int64_t *ms, char *err, size_t err_size)
     bool ok;
     if (isdigit ((unsigned char) p[0]) && isdigit ((unsigned char) p[1]) && p[2] == '.')
         ok = s_digits (&p, 2, &d) && s_char (&p, '.') && s_digits (&p, 2, &mo) && s_char (&p, '.')
-             && s_digits (&p, 4, &y);
+          && s_digits (&p, 4, &y);
     else
         ok = s_digits (&p, 4, &y) && s_char (&p, '-') && s_digits (&p, 2, &mo) && s_char (&p, '-')
-             && s_digits (&p, 2, &d);
+          && s_digits (&p, 2, &d);
     ok = ok && (s_char (&p, ' ') || s_char (&p, 'T')) && s_digits (&p, 2, &h) && s_char (&p, ':')
-         && s_digits (&p, 2, &mi);
+      && s_digits (&p, 2, &mi);
     if (ok && *p == ':')
         ok = s_char (&p, ':') && s_digits (&p, 2, &s);
     if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
@@ -137,8 +152,13 @@ tz_parse (const char *text, int64_t *ms, char *err, size_t err_size)
     time_t best = 0;
     bool found = false;
     for (int isdst = 0; isdst <= 1; isdst++) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi, .tm_sec = s, .tm_isdst = isdst};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = s,
+                        .tm_isdst = isdst};
         time_t t = mktime (&tm);
         struct tm back;
         if (t == (time_t) -1 || !localtime_r (&t, &back))

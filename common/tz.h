@@ -17,6 +17,10 @@
     such zone. */
 int tz_init (const char *zone, char *err, size_t err_size);
 
+/*  1 when tzdata has zone (an IANA name; "UTC" always), else 0. Leaves
+    the process's zone alone: for checking a configuration. */
+int tz_exists (const char *zone);
+
 /*  The zone set by tz_init ("UTC" before). */
 const char *tz_name (void);
 

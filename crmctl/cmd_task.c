@@ -3,7 +3,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
-#include "task_print.h"
+#include "cmd_tasks.h"
 #include "crm/v1/tasks.pb-c.h"
 
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define READ_TIMEOUT_MS 5000
 #define CHANGE_TIMEOUT_MS 30000     // a 10 MiB attachment goes through the database
 #define BACKOFF_MAX_MS 1000
 #define COEXECUTORS_MAX 20
@@ -43,9 +42,11 @@ const char cmd_task_usage[] =
     "  crmctl activities --user U [--all] [--limit N] [--json]\n"
     "      Lists U's planned activities by time (--all: cancelled ones too).\n"
     "      Who acts is --as LOGIN, else $CRM_USER, else $USER. Times are in\n"
-    "      CRM_TIME_ZONE (else CRM_TIMEZONE, else Europe/Moscow). --timeout MS\n"
-    "      (every command) bounds the wait for the tasks service (default 5000;\n"
-    "      create, complete and comment: 30000, retried while it is unavailable).\n";
+    "      CRM_TIME_ZONE, else the time_zone of CRM_STAFF_FILE (default\n"
+    "      deploy/pipelines/staff.yaml), else CRM_TIMEZONE, else Europe/Moscow.\n"
+    "      --timeout MS (every command) bounds the wait for the tasks service\n"
+    "      (default 5000; create, complete, comment and attachment: 30000;\n"
+    "      changes are sent again while the service says it is unavailable).\n";
 
 //  --------------------------------------------------------------------------
 //  Talking to the tasks service
@@ -133,16 +134,16 @@ s_task_reply (const char *cmd, const Crm__V1__Reply *reply)
     return result;
 }
 
-static int
-s_usage (void)
+int
+cmd_task_help (void)
 {
     fputs ("usage:\n", stdout);
     fputs (cmd_task_usage, stdout);
     return CLI_EXIT_OK;
 }
 
-static int
-s_parse_id (const char *cmd, const char *text, uint64_t *id)
+int
+cmd_task_parse_id (const char *cmd, const char *text, uint64_t *id)
 {
     long value;
     if (!text || cli_parse_long (text, 1, LONG_MAX, &value))
@@ -151,8 +152,8 @@ s_parse_id (const char *cmd, const char *text, uint64_t *id)
     return 0;
 }
 
-static int
-s_parse_timeout (const char *cmd, const char *text, long *timeout_ms)
+int
+cmd_task_parse_timeout (const char *cmd, const char *text, long *timeout_ms)
 {
     if (cli_parse_long (text, 1, 24L * 3600 * 1000, timeout_ms))
         return cli_usage_error (cmd, "--timeout wants milliseconds, got '%s'", text);
@@ -201,10 +202,10 @@ s_create (int argc, char **argv)
             case O_DESCRIPTION: create.description = optarg; break;
             case O_AS: as = optarg; break;
             case O_TIMEOUT:
-                if (s_parse_timeout (cmd, optarg, &timeout_ms))
+                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
                     return CLI_EXIT_USAGE;
                 break;
-            case 'h': return s_usage ();
+            case 'h': return cmd_task_help ();
             default: return cli_option_error (cmd, c, argv);
         }
     }
@@ -320,16 +321,16 @@ s_complete (int argc, char **argv)
             case O_COMMENT: complete.comment = optarg; break;
             case O_AS: as = optarg; break;
             case O_TIMEOUT:
-                if (s_parse_timeout (cmd, optarg, &timeout_ms))
+                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
                     return CLI_EXIT_USAGE;
                 break;
-            case 'h': return s_usage ();
+            case 'h': return cmd_task_help ();
             default: return cli_option_error (cmd, c, argv);
         }
     }
     if (argc - optind != 1)
         return cli_usage_error (cmd, "give one task number");
-    if (s_parse_id (cmd, argv[optind], &complete.task_id))
+    if (cmd_task_parse_id (cmd, argv[optind], &complete.task_id))
         return CLI_EXIT_USAGE;
     const char *sender = s_person (as);
     if (!sender)
@@ -393,16 +394,16 @@ s_comment (int argc, char **argv)
         switch (c) {
             case O_AS: as = optarg; break;
             case O_TIMEOUT:
-                if (s_parse_timeout (cmd, optarg, &timeout_ms))
+                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
                     return CLI_EXIT_USAGE;
                 break;
-            case 'h': return s_usage ();
+            case 'h': return cmd_task_help ();
             default: return cli_option_error (cmd, c, argv);
         }
     }
     if (argc - optind != 2)
         return cli_usage_error (cmd, "give a task number and the text");
-    if (s_parse_id (cmd, argv[optind], &comment.task_id))
+    if (cmd_task_parse_id (cmd, argv[optind], &comment.task_id))
         return CLI_EXIT_USAGE;
     comment.text = argv[optind + 1];
     const char *sender = s_person (as);
@@ -420,132 +421,6 @@ s_comment (int argc, char **argv)
     return rc;
 }
 
-//  --------------------------------------------------------------------------
-//  Reads: task show, task attachment, tasks, activities
-
-//  Options every read takes: --json, --timeout, --help, plus extra ones.
-typedef struct {
-    bool json;
-    long timeout_ms;
-} read_opts_t;
-
-//  Sends a read and unpacks its reply of type into *msg_p (with desc).
-//  Returns 0, or an exit code after printing why.
-static int
-s_read (const char *cmd, const char *type, const ProtobufCMessage *payload, long timeout_ms,
-        const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_p)
-{
-    Crm__V1__Reply *reply = NULL;
-    *msg_p = NULL;
-    char err[256];
-    if (task_print_zone (err, sizeof err))
-        return cli_usage_error (cmd, "%s", err);
-    if (cli_query (cmd, "tasks", type, payload, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_OK;
-    if (reply->error)
-        rc = s_print_error (cmd, reply);
-    else if (strcmp (reply->type, desc->short_name) != 0
-             || !(*msg_p = protobuf_c_message_unpack (desc, NULL, reply->payload.len, reply->payload.data))) {
-        cli_error (cmd, "unexpected reply from tasks (type '%s')", reply->type);
-        rc = CLI_EXIT_FAIL;
-    }
-    crm__v1__reply__free_unpacked (reply, NULL);
-    return rc;
-}
-
-static int
-s_show (int argc, char **argv)
-{
-    const char *cmd = "task show";
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    read_opts_t opts = {false, READ_TIMEOUT_MS};
-    Crm__V1__ShowTask show = CRM__V1__SHOW_TASK__INIT;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case 'j': opts.json = true; break;
-            case 't':
-                if (s_parse_timeout (cmd, optarg, &opts.timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return s_usage ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage_error (cmd, "give one task number");
-    if (s_parse_id (cmd, argv[optind], &show.task_id))
-        return CLI_EXIT_USAGE;
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "ShowTask", &show.base, opts.timeout_ms, &crm__v1__task_detail__descriptor, &msg);
-    if (rc == CLI_EXIT_OK)
-        task_print_detail ((Crm__V1__TaskDetail *) msg, opts.json);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
-}
-
-static int
-s_write_file (const char *cmd, const char *path, const Crm__V1__Attachment *a)
-{
-    bool to_stdout = strcmp (path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen (path, "wb");
-    if (!f || fwrite (a->data.data, 1, a->data.len, f) != a->data.len || (!to_stdout && fclose (f))) {
-        cli_error (cmd, "cannot write %s: %s", path, strerror (errno));
-        return CLI_EXIT_FAIL;
-    }
-    if (!to_stdout)
-        printf ("%s: %zu bytes, sha256 %s\n", path, a->data.len, a->sha256);
-    return CLI_EXIT_OK;
-}
-
-static int
-s_attachment (int argc, char **argv)
-{
-    const char *cmd = "task attachment";
-    static const struct option options[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    Crm__V1__GetAttachment get = CRM__V1__GET_ATTACHMENT__INIT;
-    const char *out = NULL;
-    long timeout_ms = CHANGE_TIMEOUT_MS;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":ho:", options, NULL)) != -1) {
-        switch (c) {
-            case 'o': out = optarg; break;
-            case 't':
-                if (s_parse_timeout (cmd, optarg, &timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return s_usage ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
-    if (argc - optind != 2)
-        return cli_usage_error (cmd, "give a task number and the attachment's name");
-    if (s_parse_id (cmd, argv[optind], &get.task_id))
-        return CLI_EXIT_USAGE;
-    get.name = argv[optind + 1];
-    if (!out)
-        return cli_usage_error (cmd, "-o FILE is required ('-' for stdout)");
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "GetAttachment", &get.base, timeout_ms, &crm__v1__attachment__descriptor, &msg);
-    if (rc == CLI_EXIT_OK)
-        rc = s_write_file (cmd, out, (Crm__V1__Attachment *) msg);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
-}
-
 int
 cmd_task_run (int argc, char **argv)
 {
@@ -554,7 +429,7 @@ cmd_task_run (int argc, char **argv)
         int (*run) (int, char **);
     } subcommands[] = {
         {"create", s_create}, {"complete", s_complete},     {"comment", s_comment},
-        {"show", s_show},     {"attachment", s_attachment},
+        {"show", cmd_tasks_show_run}, {"attachment", cmd_tasks_attachment_run},
     };
     if (argc < 2)
         return cli_usage_error ("task", "which task command? (create, complete, comment, show, attachment)");
@@ -562,97 +437,8 @@ cmd_task_run (int argc, char **argv)
         if (strcmp (argv[1], subcommands[i].name) == 0)
             return subcommands[i].run (argc - 1, argv + 1);
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "help") == 0)
-        return s_usage ();
+        return cmd_task_help ();
     return cli_usage_error ("task", "unknown task command '%s' (known: create, complete, comment, show, attachment)",
                             argv[1]);
 }
 
-int
-cmd_tasks_run (int argc, char **argv)
-{
-    const char *cmd = "tasks";
-    static const struct option options[] = {
-        {"user", required_argument, NULL, 'u'}, {"open", no_argument, NULL, 'O'},
-        {"record", required_argument, NULL, 'r'}, {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},       {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
-    };
-    Crm__V1__ListTasks query = CRM__V1__LIST_TASKS__INIT;
-    read_opts_t opts = {false, READ_TIMEOUT_MS};
-    long limit = 0;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case 'u': query.user = optarg; break;
-            case 'O': query.open_only = true; break;
-            case 'r': query.record = optarg; break;
-            case 'l':
-                if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (cmd, "--limit wants a number from 1 to 1000, got '%s'", optarg);
-                break;
-            case 'j': opts.json = true; break;
-            case 't':
-                if (s_parse_timeout (cmd, optarg, &opts.timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return s_usage ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error (cmd, "unexpected argument '%s'", argv[optind]);
-    query.limit = (uint32_t) limit;
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "ListTasks", &query.base, opts.timeout_ms, &crm__v1__task_list__descriptor, &msg);
-    if (rc == CLI_EXIT_OK)
-        task_print_list ((Crm__V1__TaskList *) msg, opts.json);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
-}
-
-int
-cmd_activities_run (int argc, char **argv)
-{
-    const char *cmd = "activities";
-    static const struct option options[] = {
-        {"user", required_argument, NULL, 'u'}, {"all", no_argument, NULL, 'a'},
-        {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    Crm__V1__ListActivities query = CRM__V1__LIST_ACTIVITIES__INIT;
-    read_opts_t opts = {false, READ_TIMEOUT_MS};
-    long limit = 0;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case 'u': query.user = optarg; break;
-            case 'a': query.include_done = true; break;
-            case 'l':
-                if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (cmd, "--limit wants a number from 1 to 1000, got '%s'", optarg);
-                break;
-            case 'j': opts.json = true; break;
-            case 't':
-                if (s_parse_timeout (cmd, optarg, &opts.timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return s_usage ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error (cmd, "unexpected argument '%s'", argv[optind]);
-    if (!*query.user)
-        return cli_usage_error (cmd, "--user is required");
-    query.limit = (uint32_t) limit;
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "ListActivities", &query.base, opts.timeout_ms, &crm__v1__activity_list__descriptor,
-                     &msg);
-    if (rc == CLI_EXIT_OK)
-        task_print_activities ((Crm__V1__ActivityList *) msg, opts.json);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
-}

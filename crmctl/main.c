@@ -7,8 +7,10 @@
 #include "cli.h"
 #include "cmd_lead.h"
 #include "cmd_notifications.h"
+#include "cmd_pipeline.h"
 #include "cmd_status.h"
 #include "cmd_task.h"
+#include "cmd_tasks.h"
 #include "cmd_timers.h"
 
 #include <stdio.h>
@@ -23,6 +25,7 @@ s_usage (FILE *out)
            out);
     fputs (cmd_lead_usage, out);
     fputs (cmd_notifications_usage, out);
+    fputs (cmd_pipeline_usage, out);
     fputs (cmd_status_usage, out);
     fputs (cmd_task_usage, out);
     fputs (cmd_timers_usage, out);
@@ -54,18 +57,22 @@ main (int argc, char **argv)
         return cmd_lead_run (argc - 1, argv + 1);
     if (strcmp (command, "notifications") == 0)
         return cmd_notifications_run (argc - 1, argv + 1);
+    if (strcmp (command, "pipeline") == 0)
+        return cmd_pipeline_run (argc - 1, argv + 1);
     if (strcmp (command, "status") == 0)
         return cmd_status_run (argc - 1, argv + 1);
     if (strcmp (command, "task") == 0)
         return cmd_task_run (argc - 1, argv + 1);
     if (strcmp (command, "tasks") == 0)
-        return cmd_tasks_run (argc - 1, argv + 1);
+        return cmd_tasks_list_run (argc - 1, argv + 1);
     if (strcmp (command, "activities") == 0)
-        return cmd_activities_run (argc - 1, argv + 1);
+        return cmd_tasks_activities_run (argc - 1, argv + 1);
     if (strcmp (command, "timers") == 0)
         return cmd_timers_run (argc - 1, argv + 1);
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
-    return cli_usage_error ("", "unknown command '%s' (known: lead submit, notifications, status, task, tasks, activities, timers)",
+    return cli_usage_error ("",
+                            "unknown command '%s' (known: lead submit, notifications, pipeline check, status, "
+                            "task, tasks, activities, timers)",
                             command);
 }

@@ -2,6 +2,7 @@
 #include "task_print.h"
 #include "config.h"
 #include "log.h"
+#include "pipeline.h"
 #include "tz.h"
 
 #include <inttypes.h>
@@ -14,10 +15,22 @@
 int
 task_print_zone (char *err, size_t err_size)
 {
-    //  CRM_TIME_ZONE is the services' name for it; CRM_TIMEZONE is what
-    //  crmctl's other commands read.
-    const char *zone = config_str ("CRM_TIME_ZONE", config_str ("CRM_TIMEZONE", "Europe/Moscow"));
-    return tz_init (zone, err, err_size);
+    const char *zone = config_str ("CRM_TIME_ZONE", NULL);
+    staff_t *staff = NULL;
+    if (!zone) {
+        //  The services' staff directory, as they find it; one named but
+        //  broken is an error, the default one missing (crmctl run from
+        //  elsewhere) is not.
+        const char *file = config_str ("CRM_STAFF_FILE", NULL);
+        staff = staff_load (file ? file : "deploy/pipelines/staff.yaml", NULL, err, err_size);
+        if (!staff && file)
+            return -1;
+        //  CRM_TIMEZONE: what crmctl's other commands read.
+        zone = staff ? staff->time_zone : config_str ("CRM_TIMEZONE", "Europe/Moscow");
+    }
+    int rc = tz_init (zone, err, err_size);
+    staff_destroy (&staff);
+    return rc;
 }
 
 static const char *

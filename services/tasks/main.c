@@ -4,12 +4,15 @@
     (commands.h). A new task is announced (TaskCreated), its people are
     notified and its deadline becomes a timer (owner "tasks"); when that
     timer fires and the task is still open, its responsible is told.
-    Times in texts are in the company's zone.
+    Times in texts are in the company's zone, from the staff directory
+    (CRM_STAFF_FILE; CRM_TIME_ZONE overrides it), which also says who may
+    be named in a task a person creates.
 */
 #include "commands.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "pipeline.h"
 #include "service.h"
 #include "store.h"
 #include "tasks.h"
@@ -114,13 +117,11 @@ s_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *
     return rc;
 }
 
-//  The company's time zone, for the texts. CRM_TIME_ZONE until the staff
-//  directory (common/pipeline.h: staff_load) is on main; then its
-//  time_zone, which CRM_TIME_ZONE overrides.
-static int
-s_time_zone (char *err, size_t size)
+//  Whether a person named in a command is staff.
+static bool
+s_staff_member (const char *login, void *arg)
 {
-    return tz_init (config_str ("CRM_TIME_ZONE", "Europe/Moscow"), err, size);
+    return staff_find (arg, login) != NULL;
 }
 
 int
@@ -130,6 +131,7 @@ main (void)
     config_t cfg;
     char err[512];
     db_t *db = NULL;
+    staff_t *staff = NULL;
     tasks_t tasks = {.attachment_max = TASKS_ATTACHMENT_MAX_DEFAULT};
 
     if (log_init ("tasks"))
@@ -149,11 +151,20 @@ main (void)
         log_warn ("attachments near CRM_TASKS_ATTACHMENT_MAX_BYTES do not fit in a command under "
                   "CRM_MAX_MESSAGE_BYTES: they are refused as TOO_LARGE at the command endpoint",
                   NULL);
-    if (s_time_zone (err, sizeof err)) {
-        log_error ("bad configuration", "error", err, NULL);
-        return 2;
+    //  The staff directory: the company's time zone (for the texts) and who
+    //  may be named in a task.
+    const char *staff_file = config_str ("CRM_STAFF_FILE", "deploy/pipelines/staff.yaml");
+    staff = staff_load (staff_file, config_str ("CRM_TIME_ZONE", NULL), err, sizeof err);
+    if (!staff || tz_init (staff->time_zone, err, sizeof err)) {
+        log_error ("bad configuration", "error", err, "staff_file", staff_file, NULL);
+        rc = 2;
+        goto cleanup;
     }
-    log_info ("time zone", "zone", tz_name (), NULL);
+    tasks.known = s_staff_member;
+    tasks.known_arg = staff;
+    char people[24];
+    log_info ("staff directory loaded", "staff_file", staff_file, "people", log_u64 (people, staff->n_people),
+              "time_zone", tz_name (), NULL);
 
     db = db_new (cfg.db_user, cfg.db_password, cfg.service);
     if (!db || db_connect (db, -1) || db_migrate (db, cfg.service, tasks_migrations, tasks_migrations_count))
@@ -174,5 +185,6 @@ main (void)
 cleanup:
     service_destroy (&tasks.svc);
     db_destroy (&db);
+    staff_destroy (&staff);
     return rc;
 }

@@ -1,0 +1,189 @@
+/*  pipeline_staff: the staff directory of pipeline.h (staff_*): who holds
+    each role, the company's time zone, how new leads are assigned.
+*/
+#include "pipeline.h"
+#include "pipeline_private.h"
+#include "tz.h"
+#include "utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool
+s_holds (const staff_person_t *person, const char *role)
+{
+    for (size_t i = 0; i < person->n_roles; i++)
+        if (strcmp (person->roles[i], role) == 0)
+            return true;
+    return false;
+}
+
+static int
+s_roles_ref (yamltree_t *t, const yaml_node_t *item, const char *role)
+{
+    if (pipeline_want_word (t, item, "role", role, PIPELINE_NAME_CHARS))
+        return -1;
+    if (strcmp (role, "responsible") == 0)
+        return yamltree_fail (t, item,
+                              "'responsible' is not a role: rules use it for a record's responsible");
+    return 0;
+}
+
+static int
+s_person (yamltree_t *t, staff_t *self, const yaml_node_t *node, size_t index)
+{
+    static const char *const keys[] = {"login", "name", "roles", NULL};
+    staff_person_t *person = &self->people[index];
+    yamltree_context (t, "person #%zu", index + 1);
+    if (yamltree_want_map (t, node, "each person"))
+        return -1;
+    yaml_node_t *login = yamltree_need (t, node, "login");
+    const char *text = login ? yamltree_scalar (t, login, "'login'") : NULL;
+    if (!text || pipeline_want_word (t, login, "login", text, PIPELINE_LOGIN_CHARS))
+        return -1;
+    if (staff_find (self, text))
+        return yamltree_fail (t, login, "login '%s' given twice", text);
+    if (!(person->login = pipeline_dup (t, login, text)))
+        return -1;
+    self->n_people++;
+    yamltree_context (t, "person '%s'", text);
+    if (yamltree_keys (t, node, "each person", keys))
+        return -1;
+    yaml_node_t *name = yamltree_need (t, node, "name");
+    if (!name || !(text = yamltree_scalar (t, name, "'name'")))
+        return -1;
+    if (!*text || !utf8_valid (text))
+        return yamltree_fail (t, name, "'name' must be a non-empty UTF-8 text");
+    if (!(person->name = pipeline_dup (t, name, text)))
+        return -1;
+    yaml_node_t *roles = yamltree_need (t, node, "roles");
+    if (!roles || yamltree_want_seq (t, roles, "'roles'"))
+        return -1;
+    if (yamltree_len (roles) == 0)
+        return yamltree_fail (t, roles, "'roles' is empty: give at least one");
+    if (!(person->roles = calloc (yamltree_len (roles), sizeof (char *))))
+        return yamltree_fail (t, roles, "out of memory");
+    for (size_t i = 0; i < yamltree_len (roles); i++) {
+        yaml_node_t *item = yamltree_item (t, roles, i);
+        const char *role = yamltree_scalar (t, item, "each role");
+        if (!role || s_roles_ref (t, item, role))
+            return -1;
+        if (s_holds (person, role))
+            return yamltree_fail (t, item, "role '%s' twice", role);
+        if (!(person->roles[person->n_roles] = pipeline_dup (t, item, role)))
+            return -1;
+        person->n_roles++;
+    }
+    return 0;
+}
+
+staff_t *
+staff_load (const char *path, const char *time_zone_override, char *err, size_t err_size)
+{
+    static const char *const keys[] = {"time_zone", "lead_assignment", "staff", NULL};
+    yamltree_t *t = yamltree_load (path, err, err_size);
+    if (!t)
+        return NULL;
+    yaml_node_t *root = yamltree_root (t);
+    staff_t *self = calloc (1, sizeof *self);
+    if (!self || !(self->path = strdup (path))) {
+        yamltree_fail (t, root, "out of memory");
+        goto cleanup;
+    }
+    if (yamltree_keys (t, root, "the staff file", keys))
+        goto cleanup;
+
+    yaml_node_t *zone = yamltree_need (t, root, "time_zone");
+    const char *text = zone ? yamltree_scalar (t, zone, "'time_zone'") : NULL;
+    if (!text)
+        goto cleanup;
+    bool overridden = time_zone_override && *time_zone_override;
+    if (overridden)
+        text = time_zone_override;
+    if (!tz_exists (text)) {
+        yamltree_fail (t, zone, "%stime zone '%s' is unknown (not in tzdata; e.g. Europe/Moscow)",
+                       overridden ? "CRM_TIME_ZONE: " : "", text);
+        goto cleanup;
+    }
+    if (!(self->time_zone = pipeline_dup (t, zone, text)))
+        goto cleanup;
+
+    yaml_node_t *people = yamltree_need (t, root, "staff");
+    if (!people || yamltree_want_seq (t, people, "'staff'"))
+        goto cleanup;
+    if (yamltree_len (people) == 0) {
+        yamltree_fail (t, people, "'staff' is empty: list the people and their roles");
+        goto cleanup;
+    }
+    if (!(self->people = calloc (yamltree_len (people), sizeof *self->people))) {
+        yamltree_fail (t, people, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < yamltree_len (people); i++)
+        if (s_person (t, self, yamltree_item (t, people, i), i))
+            goto cleanup;
+    yamltree_context (t, "%s", "");
+
+    yaml_node_t *assign = yamltree_need (t, root, "lead_assignment");
+    if (!assign || !(text = yamltree_scalar (t, assign, "'lead_assignment'")))
+        goto cleanup;
+    const staff_person_t *person = staff_find (self, text);
+    if (strcmp (text, "round_robin") == 0) {
+        if (staff_holders (self, "manager", NULL, 0) == 0)
+            yamltree_fail (t, assign, "lead_assignment: round_robin needs someone with role manager");
+    }
+    else if (!person)
+        yamltree_fail (t, assign, "lead_assignment: '%s' is neither round_robin nor a login in 'staff'",
+                       text);
+    else if (!s_holds (person, "manager"))
+        yamltree_fail (t, assign, "lead_assignment: '%s' does not hold role manager", text);
+    if (!yamltree_failed (t))
+        self->lead_assignment = pipeline_dup (t, assign, text);
+cleanup:
+    if (yamltree_failed (t))
+        staff_destroy (&self);
+    yamltree_destroy (&t);
+    return self;
+}
+
+void
+staff_destroy (staff_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    staff_t *self = *self_p;
+    for (size_t i = 0; i < self->n_people; i++) {
+        free (self->people[i].login);
+        free (self->people[i].name);
+        pipeline_strv_free (self->people[i].roles, self->people[i].n_roles);
+    }
+    free (self->people);
+    free (self->path);
+    free (self->time_zone);
+    free (self->lead_assignment);
+    free (self);
+    *self_p = NULL;
+}
+
+const staff_person_t *
+staff_find (const staff_t *self, const char *login)
+{
+    for (size_t i = 0; self && login && i < self->n_people; i++)
+        if (strcmp (self->people[i].login, login) == 0)
+            return &self->people[i];
+    return NULL;
+}
+
+size_t
+staff_holders (const staff_t *self, const char *role, const char **logins, size_t max)
+{
+    size_t count = 0;
+    for (size_t i = 0; self && role && i < self->n_people; i++)
+        if (s_holds (&self->people[i], role)) {
+            if (logins && count < max)
+                logins[count] = self->people[i].login;
+            count++;
+        }
+    return count;
+}
