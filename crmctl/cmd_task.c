@@ -14,11 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CHANGE_TIMEOUT_MS 30000     // a 10 MiB attachment goes through the database
+#define CHANGE_TIMEOUT_MS 30000  // a 10 MiB attachment goes through the database
 #define BACKOFF_MAX_MS 1000
 #define COEXECUTORS_MAX 20
 #define ATTACHMENTS_MAX 20
-#define COMMAND_OVERHEAD 1024       // bytes a Command adds around its payload, generously
+#define COMMAND_OVERHEAD 1024  // bytes a Command adds around its payload, generously
 
 const char cmd_task_usage[] =
     "  crmctl task create --title T --responsible U [--coexecutor U]... [--deadline D]\n"
@@ -102,7 +102,8 @@ s_change (const char *cmd, const char *type, const ProtobufCMessage *payload, co
         if (left <= 0 || client_call (client, type, payload, (int) left, &reply)) {
             crm__v1__reply__free_unpacked (*reply_p, NULL);
             *reply_p = NULL;
-            cli_error (cmd, "no answer from tasks at %s within %ld ms; is crm-tasks running? (check with "
+            cli_error (cmd,
+                       "no answer from tasks at %s within %ld ms; is crm-tasks running? (check with "
                        "'crmctl tasks' whether it was done)",
                        client_endpoint (client), timeout_ms);
             break;
@@ -167,7 +168,17 @@ static int
 s_create (int argc, char **argv)
 {
     const char *cmd = "task create";
-    enum { O_TITLE = 256, O_RESPONSIBLE, O_COEXECUTOR, O_DEADLINE, O_RECORD, O_TAG, O_DESCRIPTION, O_AS, O_TIMEOUT };
+    enum {
+        O_TITLE = 256,
+        O_RESPONSIBLE,
+        O_COEXECUTOR,
+        O_DEADLINE,
+        O_RECORD,
+        O_TAG,
+        O_DESCRIPTION,
+        O_AS,
+        O_TIMEOUT
+    };
     static const struct option options[] = {
         {"title", required_argument, NULL, O_TITLE},
         {"responsible", required_argument, NULL, O_RESPONSIBLE},
@@ -240,9 +251,15 @@ static const char *
 s_content_type (const char *name)
 {
     static const char *types[][2] = {
-        {".pdf", "application/pdf"}, {".png", "image/png"},   {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"},     {".txt", "text/plain"},  {".csv", "text/csv"},
-        {".xml", "application/xml"}, {".zip", "application/zip"}, {".json", "application/json"},
+        {".pdf", "application/pdf"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".txt", "text/plain"},
+        {".csv", "text/csv"},
+        {".xml", "application/xml"},
+        {".zip", "application/zip"},
+        {".json", "application/json"},
         {".doc", "application/msword"},
         {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
         {".xls", "application/vnd.ms-excel"},
@@ -269,8 +286,10 @@ s_read_file (const char *cmd, const char *path, int max, Crm__V1__AttachmentData
         return -1;
     }
     if (st.st_size > (off_t) max) {
-        cli_error (cmd, "TOO_LARGE: %s is %lld bytes; a command may carry at most %d bytes "
-                   "(CRM_MAX_MESSAGE_BYTES)", path, (long long) st.st_size, max);
+        cli_error (cmd,
+                   "TOO_LARGE: %s is %lld bytes; a command may carry at most %d bytes "
+                   "(CRM_MAX_MESSAGE_BYTES)",
+                   path, (long long) st.st_size, max);
         fclose (f);
         return -1;
     }
@@ -428,8 +447,11 @@ cmd_task_run (int argc, char **argv)
         const char *name;
         int (*run) (int, char **);
     } subcommands[] = {
-        {"create", s_create}, {"complete", s_complete},     {"comment", s_comment},
-        {"show", cmd_tasks_show_run}, {"attachment", cmd_tasks_attachment_run},
+        {"create", s_create},
+        {"complete", s_complete},
+        {"comment", s_comment},
+        {"show", cmd_tasks_show_run},
+        {"attachment", cmd_tasks_attachment_run},
     };
     if (argc < 2)
         return cli_usage_error ("task", "which task command? (create, complete, comment, show, attachment)");
@@ -438,7 +460,6 @@ cmd_task_run (int argc, char **argv)
             return subcommands[i].run (argc - 1, argv + 1);
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "help") == 0)
         return cmd_task_help ();
-    return cli_usage_error ("task", "unknown task command '%s' (known: create, complete, comment, show, attachment)",
-                            argv[1]);
+    return cli_usage_error (
+        "task", "unknown task command '%s' (known: create, complete, comment, show, attachment)", argv[1]);
 }
-

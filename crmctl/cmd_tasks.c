@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define READ_TIMEOUT_MS 5000
-#define ATTACHMENT_TIMEOUT_MS 30000     // up to 10 MiB through the database
+#define ATTACHMENT_TIMEOUT_MS 30000  // up to 10 MiB through the database
 
 static int
 s_print_error (const char *cmd, const Crm__V1__Reply *reply)
@@ -150,10 +150,10 @@ cmd_tasks_list_run (int argc, char **argv)
 {
     const char *cmd = "tasks";
     static const struct option options[] = {
-        {"user", required_argument, NULL, 'u'}, {"open", no_argument, NULL, 'O'},
+        {"user", required_argument, NULL, 'u'},   {"open", no_argument, NULL, 'O'},
         {"record", required_argument, NULL, 'r'}, {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},       {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     Crm__V1__ListTasks query = CRM__V1__LIST_TASKS__INIT;
     read_opts_t opts = {false, READ_TIMEOUT_MS};
@@ -194,9 +194,12 @@ cmd_tasks_activities_run (int argc, char **argv)
 {
     const char *cmd = "activities";
     static const struct option options[] = {
-        {"user", required_argument, NULL, 'u'}, {"all", no_argument, NULL, 'a'},
-        {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"user", required_argument, NULL, 'u'},
+        {"all", no_argument, NULL, 'a'},
+        {"limit", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     Crm__V1__ListActivities query = CRM__V1__LIST_ACTIVITIES__INIT;

@@ -173,8 +173,12 @@ task_print_detail (const Crm__V1__TaskDetail *detail, bool json)
         const char *label;
         const char *value;
     } rows[] = {
-        {"description", t->description}, {"record", t->record},     {"responsible", t->responsible},
-        {"creator", t->creator},         {"tag", t->tag},           {"request key", t->request_key},
+        {"description", t->description},
+        {"record", t->record},
+        {"responsible", t->responsible},
+        {"creator", t->creator},
+        {"tag", t->tag},
+        {"request key", t->request_key},
         {"rule", t->rule},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

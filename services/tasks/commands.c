@@ -43,7 +43,7 @@ s_invalid (service_reply_t *reply, const Crm__V1__Command *cmd, const task_inval
 static service_rc_t
 s_invalid_field (service_reply_t *reply, const Crm__V1__Command *cmd, const char *field, const char *message)
 {
-    return s_refuse (reply, cmd, "INVALID_ARGUMENT", message, (const char *[]) {field}, 1);
+    return s_refuse (reply, cmd, "INVALID_ARGUMENT", message, (const char *[]){field}, 1);
 }
 
 static service_rc_t
@@ -51,7 +51,7 @@ s_not_found (service_reply_t *reply, const Crm__V1__Command *cmd, uint64_t id)
 {
     char message[64];
     snprintf (message, sizeof message, "there is no task %" PRIu64, id);
-    return s_refuse (reply, cmd, "NOT_FOUND", message, (const char *[]) {"task_id"}, 1);
+    return s_refuse (reply, cmd, "NOT_FOUND", message, (const char *[]){"task_id"}, 1);
 }
 
 //  The sender of a command that changes a task: a person's login.
@@ -117,13 +117,15 @@ s_may_complete (service_reply_t *reply, const Crm__V1__Command *cmd, const Crm__
         char people[400] = "";
         size_t n = 0;
         for (size_t i = 0; i < task->n_coexecutors && n < sizeof people; i++)
-            n += (size_t) snprintf (people + n, sizeof people - n, "%s%s", i ? ", " : " (", task->coexecutors[i]);
+            n += (size_t) snprintf (people + n, sizeof people - n, "%s%s", i ? ", " : " (",
+                                    task->coexecutors[i]);
         if (task->n_coexecutors && n < sizeof people)
             snprintf (people + n, sizeof people - n, ")");
         people[utf8_boundary (people, strlen (people))] = 0;
-        snprintf (message, sizeof message, "only the responsible (%s) or a co-executor%s may complete task %" PRIu64,
+        snprintf (message, sizeof message,
+                  "only the responsible (%s) or a co-executor%s may complete task %" PRIu64,
                   task->responsible, people, task->id);
-        return s_refuse (reply, cmd, "PERMISSION_DENIED", message, (const char *[]) {"sender"}, 1);
+        return s_refuse (reply, cmd, "PERMISSION_DENIED", message, (const char *[]){"sender"}, 1);
     }
     if (strcmp (task->status, "open") != 0) {
         char when[48] = "";
@@ -135,7 +137,7 @@ s_may_complete (service_reply_t *reply, const Crm__V1__Command *cmd, const Crm__
         else
             snprintf (message, sizeof message, "task %" PRIu64 " is %s: it cannot be completed", task->id,
                       task->status);
-        return s_refuse (reply, cmd, "FAILED_PRECONDITION", message, (const char *[]) {"task_id"}, 1);
+        return s_refuse (reply, cmd, "FAILED_PRECONDITION", message, (const char *[]){"task_id"}, 1);
     }
     return SERVICE_OK;
 }
@@ -197,8 +199,8 @@ s_comment (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply
         ;
     else if (found->count == 0)
         rc = s_not_found (reply, cmd, comment->task_id);
-    else if ((rc = service_rc (store_comment_add (service_db (svc), comment->task_id, cmd->sender,
-                                                  comment->text)))
+    else if ((rc = service_rc (
+                  store_comment_add (service_db (svc), comment->task_id, cmd->sender, comment->text)))
              == SERVICE_OK) {
         s_task_reply (reply, comment->task_id, found->tasks[0]->status, false);
         log_info ("task commented", "task_id", log_u64 ((char[24]){0}, comment->task_id), "author",
@@ -270,8 +272,9 @@ s_get_attachment (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
         ;
     else if (attachment->count == 0) {
         char message[TASK_NAME_MAX + 64];
-        snprintf (message, sizeof message, "task %" PRIu64 " has no attachment '%s'", get->task_id, get->name);
-        rc = s_refuse (reply, cmd, "NOT_FOUND", message, (const char *[]) {"name"}, 1);
+        snprintf (message, sizeof message, "task %" PRIu64 " has no attachment '%s'", get->task_id,
+                  get->name);
+        rc = s_refuse (reply, cmd, "NOT_FOUND", message, (const char *[]){"name"}, 1);
     }
     else
         service_reply_set (reply, &attachment->attachments[0]->base);
@@ -294,8 +297,8 @@ s_list_tasks (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_re
         rc = s_invalid_field (reply, cmd, "user", "user must be a login, or empty for everyone's tasks");
     else if (strlen (query->record) > TASK_SHORT_MAX || !utf8_valid (query->record))
         rc = s_invalid_field (reply, cmd, "record", "record must be UTF-8, at most 100 bytes");
-    else if ((rc = service_rc (store_task_list (service_db (svc), query->user, query->open_only, query->record,
-                                                s_limit (query->limit), &found)))
+    else if ((rc = service_rc (store_task_list (service_db (svc), query->user, query->open_only,
+                                                query->record, s_limit (query->limit), &found)))
              == SERVICE_OK) {
         Crm__V1__TaskList list = CRM__V1__TASK_LIST__INIT;
         list.tasks = found->tasks;

@@ -62,9 +62,9 @@ s_activity_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg,
     if (task_activity_check (request, reason, size) == 0)
         rc = service_rc (store_activity_upsert (service_db (svc), request));
     if (rc == SERVICE_OK)
-        log_info ("activity planned", "request_key", request->request_key, "responsible", request->responsible,
-                  "at_ms", log_u64 ((char[24]){0}, (uint64_t) request->at_ms), "correlation_id",
-                  event->correlation_id, NULL);
+        log_info ("activity planned", "request_key", request->request_key, "responsible",
+                  request->responsible, "at_ms", log_u64 ((char[24]){0}, (uint64_t) request->at_ms),
+                  "correlation_id", event->correlation_id, NULL);
     crm__v1__activity_requested__free_unpacked (request, NULL);
     return rc;
 }
@@ -105,7 +105,7 @@ s_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *
     service_rc_t rc = SERVICE_OK;
     uint64_t id;
     if (strcmp (fired->owner, service_name (svc)) != 0)
-        ;   // another service's timer
+        ;  // another service's timer
     else if (task_parse_overdue_key (fired->key, &id) == 0)
         rc = tasks_overdue (arg, id, event->event_id);
     else {

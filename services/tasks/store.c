@@ -12,10 +12,10 @@
 //  attachment's unescaped bytes).
 struct store_rows_t {
     PGresult *res;
-    void *items;                // count messages
-    void *ptrs;                 // count pointers to them, typed by the caller
-    void **blocks;              // count blocks, free()d
-    unsigned char **bytes;      // count blocks, PQfreemem()d
+    void *items;            // count messages
+    void *ptrs;             // count pointers to them, typed by the caller
+    void **blocks;          // count blocks, free()d
+    unsigned char **bytes;  // count blocks, PQfreemem()d
     size_t count;
 };
 
@@ -106,10 +106,10 @@ s_split (const char *joined, size_t *n, void **block)
 //  --------------------------------------------------------------------------
 //  Tasks
 
-#define TASK_COLUMNS                                                                                   \
-    "id, title, description, record, creator, responsible, array_to_string(coexecutors, ' '),"         \
-    " coalesce(deadline_ms, 0), tag, status, (extract(epoch FROM created_at) * 1000)::bigint,"         \
-    " coalesce((extract(epoch FROM completed_at) * 1000)::bigint, 0), coalesce(completed_by, ''),"     \
+#define TASK_COLUMNS                                                                               \
+    "id, title, description, record, creator, responsible, array_to_string(coexecutors, ' '),"     \
+    " coalesce(deadline_ms, 0), tag, status, (extract(epoch FROM created_at) * 1000)::bigint,"     \
+    " coalesce((extract(epoch FROM completed_at) * 1000)::bigint, 0), coalesce(completed_by, '')," \
     " request_key, rule"
 
 static db_rc_t
@@ -178,7 +178,7 @@ s_task_of_request (db_t *db, const char *key, bool *found, uint64_t *id)
 {
     PGresult *res;
     db_rc_t rc = db_exec (db, &res, "SELECT id FROM task WHERE request_key = $1 AND request_key <> ''", 1,
-                          (const char *[]) {key}, NULL, NULL);
+                          (const char *[]){key}, NULL, NULL);
     if (rc)
         return rc;
     *found = PQntuples (res) == 1;
@@ -210,16 +210,16 @@ store_task_insert (db_t *db, const task_spec_t *spec, uint64_t *id, bool *create
     }
     char deadline[24];
     snprintf (deadline, sizeof deadline, "%" PRId64, spec->deadline_ms);
-    const char *params[] = {spec->request_key, spec->title, spec->description, spec->record,
-                            spec->creator, spec->responsible, sqlarray_str (coexecutors), deadline,
-                            spec->tag, spec->rule};
+    const char *params[] = {spec->request_key, spec->title,       spec->description,          spec->record,
+                            spec->creator,     spec->responsible, sqlarray_str (coexecutors), deadline,
+                            spec->tag,         spec->rule};
     PGresult *res;
     rc = db_exec (db, &res,
-                          "INSERT INTO task (request_key, title, description, record, creator, responsible,"
-                          " coexecutors, deadline_ms, tag, rule)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7::text[], nullif($8::bigint, 0), $9, $10)"
-                          " ON CONFLICT (request_key) WHERE request_key <> '' DO NOTHING RETURNING id",
-                          10, params, NULL, NULL);
+                  "INSERT INTO task (request_key, title, description, record, creator, responsible,"
+                  " coexecutors, deadline_ms, tag, rule)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7::text[], nullif($8::bigint, 0), $9, $10)"
+                  " ON CONFLICT (request_key) WHERE request_key <> '' DO NOTHING RETURNING id",
+                  10, params, NULL, NULL);
     sqlarray_destroy (&coexecutors);
     if (rc)
         return rc;
@@ -238,10 +238,10 @@ store_task_get (db_t *db, uint64_t id, bool lock, store_tasks_t **tasks_p)
     char idbuf[24];
     const char *params[] = {s_u64 (idbuf, sizeof idbuf, id)};
     PGresult *res;
-    db_rc_t rc = lock ? db_exec (db, &res, "SELECT " TASK_COLUMNS " FROM task WHERE id = $1 FOR UPDATE", 1,
-                                 params, NULL, NULL)
-                      : db_exec (db, &res, "SELECT " TASK_COLUMNS " FROM task WHERE id = $1", 1, params,
-                                 NULL, NULL);
+    db_rc_t rc =
+        lock ? db_exec (db, &res, "SELECT " TASK_COLUMNS " FROM task WHERE id = $1 FOR UPDATE", 1, params,
+                        NULL, NULL)
+             : db_exec (db, &res, "SELECT " TASK_COLUMNS " FROM task WHERE id = $1", 1, params, NULL, NULL);
     return rc ? rc : s_tasks (res, tasks_p);
 }
 
@@ -470,8 +470,8 @@ store_activity_upsert (db_t *db, const Crm__V1__ActivityRequested *request)
 {
     char at[24];
     snprintf (at, sizeof at, "%" PRId64, request->at_ms);
-    const char *params[] = {request->request_key, request->title, request->record, request->responsible,
-                            at, request->rule};
+    const char *params[] = {request->request_key, request->title, request->record, request->responsible, at,
+                            request->rule};
     return db_exec (db, NULL,
                     "INSERT INTO activity (request_key, title, record, responsible, at_ms, status, rule)"
                     " VALUES ($1, $2, $3, $4, $5, 'planned', $6)"

@@ -24,8 +24,7 @@ s_named (const task_invalid_t *inv, const char *field)
 
 //  Names field once, with the first problem found in it; the message
 //  gathers one sentence per field, as many as fit.
-static void
-s_invalid (task_invalid_t *inv, const char *field, const char *fmt, ...)
+static void s_invalid (task_invalid_t *inv, const char *field, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 static void
@@ -337,7 +336,8 @@ task_completion_check (const Crm__V1__CompleteTask *complete, const uint8_t *pay
             char field[40];
             snprintf (field, sizeof field, "attachments[%zu].data", i);
             const char *name = s_has_control (a->name) ? "?" : a->name;
-            s_invalid (inv, field, "attachment '%.*s' is %zu bytes; the limit is %" PRIu64
+            s_invalid (inv, field,
+                       "attachment '%.*s' is %zu bytes; the limit is %" PRIu64
                        " bytes (CRM_TASKS_ATTACHMENT_MAX_BYTES)",
                        s_clip (name, 100), name, a->data.len, max_bytes);
         }

@@ -12,25 +12,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TASK_TITLE_MAX 500              // bytes
-#define TASK_DESCRIPTION_MAX 10000      // bytes
-#define TASK_COMMENT_MAX 10000          // bytes
-#define TASK_KEY_MAX 200                // bytes: request_key (the notifier's limit too)
-#define TASK_SHORT_MAX 100              // bytes: login, record, tag, rule
+#define TASK_TITLE_MAX 500          // bytes
+#define TASK_DESCRIPTION_MAX 10000  // bytes
+#define TASK_COMMENT_MAX 10000      // bytes
+#define TASK_KEY_MAX 200            // bytes: request_key (the notifier's limit too)
+#define TASK_SHORT_MAX 100          // bytes: login, record, tag, rule
 #define TASK_COEXECUTORS_MAX 20
-#define TASK_ATTACHMENTS_MAX 20         // per completion
-#define TASK_NAME_MAX 255               // bytes: attachment file name
-#define TASK_CONTENT_TYPE_MAX 200       // bytes
-#define TASK_TEXT_MAX 4000              // bytes of a notification text (the notifier's limit)
-#define TASK_MAX_INVALID 12             // fields named at most by one refusal
-#define TASK_TIME_MIN_MS 946684800000LL     // 2000-01-01 UTC: deadlines and activity times
-#define TASK_TIME_MAX_MS 7258118400000LL    // 2200-01-01 UTC (the timer service's range)
+#define TASK_ATTACHMENTS_MAX 20           // per completion
+#define TASK_NAME_MAX 255                 // bytes: attachment file name
+#define TASK_CONTENT_TYPE_MAX 200         // bytes
+#define TASK_TEXT_MAX 4000                // bytes of a notification text (the notifier's limit)
+#define TASK_MAX_INVALID 12               // fields named at most by one refusal
+#define TASK_TIME_MIN_MS 946684800000LL   // 2000-01-01 UTC: deadlines and activity times
+#define TASK_TIME_MAX_MS 7258118400000LL  // 2200-01-01 UTC (the timer service's range)
 
 /*  A task as it is stored: the fields of TaskRequested or CreateTask, with
     co-executors made unique and without the responsible. Pointers are
     borrowed from the message it was made from. */
 typedef struct {
-    const char *request_key;    // "" for a task a person created
+    const char *request_key;  // "" for a task a person created
     const char *title;
     const char *description;
     const char *record;
@@ -38,7 +38,7 @@ typedef struct {
     const char *responsible;
     const char *coexecutors[TASK_COEXECUTORS_MAX];
     size_t n_coexecutors;
-    int64_t deadline_ms;        // 0: none
+    int64_t deadline_ms;  // 0: none
     const char *tag;
     const char *rule;
 } task_spec_t;
@@ -83,8 +83,8 @@ int task_activity_check (const Crm__V1__ActivityRequested *request, char *reason
     (protobuf-c's strings end at the first NUL). Returns 0 (valid), or the
     code to refuse with ("INVALID_ARGUMENT" or "TOO_LARGE") with invalid
     filled. */
-const char *task_completion_check (const Crm__V1__CompleteTask *complete, const uint8_t *payload,
-                                   size_t len, uint64_t max_bytes, task_invalid_t *invalid);
+const char *task_completion_check (const Crm__V1__CompleteTask *complete, const uint8_t *payload, size_t len,
+                                   uint64_t max_bytes, task_invalid_t *invalid);
 
 /*  true when sender may complete task: it is its responsible or one of its
     co-executors. */

@@ -72,8 +72,8 @@ tasks_create (tasks_t *self, const task_spec_t *spec, const char *causation_id, 
 }
 
 service_rc_t
-tasks_complete (tasks_t *self, const Crm__V1__Task *task, const char *by, const Crm__V1__CompleteTask *complete,
-                const char *causation_id, int64_t *completed_ms)
+tasks_complete (tasks_t *self, const Crm__V1__Task *task, const char *by,
+                const Crm__V1__CompleteTask *complete, const char *causation_id, int64_t *completed_ms)
 {
     db_t *db = service_db (self->svc);
     bool done = false;

@@ -14,12 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TASKS_ATTACHMENT_MAX_DEFAULT (10 * 1024 * 1024)     // bytes
+#define TASKS_ATTACHMENT_MAX_DEFAULT (10 * 1024 * 1024)  // bytes
 
 typedef struct {
     service_t *svc;
-    uint64_t attachment_max;    // bytes per attachment (CRM_TASKS_ATTACHMENT_MAX_BYTES)
-    task_known_fn *known;       // vets logins people name; NULL: any well-formed login
+    uint64_t attachment_max;  // bytes per attachment (CRM_TASKS_ATTACHMENT_MAX_BYTES)
+    task_known_fn *known;     // vets logins people name; NULL: any well-formed login
     void *known_arg;
 } tasks_t;
 

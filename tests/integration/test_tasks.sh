@@ -32,9 +32,9 @@ src_start() {
 req() { tt request "$EVENTS" "$@"; }
 
 # start_tasks [VAR=VALUE...]: crm-tasks listening to bench and the timer,
-# texts in Moscow time.
+# with the shipped staff directory (deploy/pipelines/staff.yaml: Moscow time).
 start_tasks() {
-  start_service tasks CRM_TASKS_SOURCES=bench,timer CRM_HEARTBEAT_MS=200 CRM_TIME_ZONE=Europe/Moscow "$@"
+  start_service tasks CRM_TASKS_SOURCES=bench,timer CRM_HEARTBEAT_MS=200 "$@"
 }
 start_notifier() { start_service notifier CRM_NOTIFIER_SOURCES=tasks CRM_HEARTBEAT_MS=200; }
 start_timer() { start_service timer CRM_TIMER_SOURCES=tasks CRM_HEARTBEAT_MS=200; }
@@ -366,6 +366,9 @@ test_bad_input_is_refused_and_the_service_keeps_running() {
   err=$(refused task create --title "Задача" --responsible "a b" --coexecutor "" --deadline "завтра" --as ivanov)
   assert_contains "$err" "INVALID_ARGUMENT: " "bad create"
   assert_contains "$err" "(fields: responsible, coexecutors[0], deadline)" "bad create: the fields"
+  err=$(refused task create --title "Задача" --responsible ghost --coexecutor petrova --coexecutor nobody --as ivanov)
+  assert_contains "$err" "INVALID_ARGUMENT: responsible 'ghost' is not in the staff directory; coexecutors[1] 'nobody' is not in the staff directory (fields: responsible, coexecutors[1])" \
+    "logins that are not staff"
   out=$(bus_cmd CreateTask '{}')
   assert_eq "$(reply_code "$out")" "INVALID_ARGUMENT title,responsible" "CreateTask without title and responsible"
   out=$(bus_cmd CreateTask HEX:0aff01)
@@ -424,4 +427,42 @@ test_killed_mid_stream_loses_and_doubles_nothing() {
   assert_eq "$(jq '[.[] | select(.type == "TaskCreated" and .correlation_id != .record)] | length' <<<"$all")" 0 \
     "TaskCreated correlated to its record"
   assert_eq "$(sql "SELECT count(*) FROM tasks.dead_letter")" 0 "dead letters"
+}
+
+test_staff_file_gives_the_zone_and_a_bad_one_stops_the_service() {
+  fresh_db
+  # The zone of the staff file: a deadline typed as 15:30 is 15:30 there.
+  sed 's|^time_zone: .*|time_zone: Asia/Vladivostok|' "$CRM_ROOT/deploy/pipelines/staff.yaml" >"$T_DIR/staff.yaml"
+  start_tasks CRM_STAFF_FILE="$T_DIR/staff.yaml"
+  crmctl task create --title "Звонок" --responsible ivanov --deadline "2030-03-01 15:30" --as ivanov >/dev/null
+  assert_eq "$(sql "SELECT deadline_ms FROM tasks.task WHERE id = 1")" \
+    $(($(TZ=Asia/Vladivostok date -d "2030-03-01 15:30" +%s) * 1000)) "deadline read in the staff file's zone"
+  assert_contains "$(emitted_of NotificationRequested | jq -r '.[0].text')" "срок 01.03.2030 15:30" \
+    "deadline shown in that zone"
+  # CRM_TIME_ZONE overrides it.
+  kill_service tasks
+  start_tasks CRM_STAFF_FILE="$T_DIR/staff.yaml" CRM_TIME_ZONE=UTC
+  crmctl task create --title "Звонок" --responsible ivanov --deadline "2030-03-01 15:30" --as ivanov >/dev/null
+  assert_eq "$(sql "SELECT deadline_ms FROM tasks.task WHERE id = 2")" \
+    $(($(TZ=UTC date -d "2030-03-01 15:30" +%s) * 1000)) "deadline read in CRM_TIME_ZONE"
+  kill_service tasks
+
+  # A staff file that does not load: the service stops at once, exit 2,
+  # with the loader's message.
+  sed 's|^time_zone: .*|time_zone: Mars/Olympus|' "$CRM_ROOT/deploy/pipelines/staff.yaml" >"$T_DIR/bad.yaml"
+  local pid rc=0
+  spawn_service tasks CRM_STAFF_FILE="$T_DIR/bad.yaml"
+  pid=$(service_pid tasks)
+  wait_until 60 eval "! kill -0 $pid" || fail "crm-tasks kept running with a bad staff file"
+  wait "$pid" || rc=$?
+  unset "SVC_PID[tasks]"
+  assert_eq "$rc" 2 "exit status with a bad staff file"
+  "$PY" "$TOOLS/logcheck.py" find "$T_DIR/tasks.log" --level error --msg "bad configuration" \
+    --field "error=$T_DIR/bad.yaml:" --field error=Mars/Olympus || fail "no log line naming the bad staff file"
+  rc=0
+  spawn_service tasks CRM_STAFF_FILE="$T_DIR/missing.yaml"
+  pid=$(service_pid tasks)
+  wait "$pid" || rc=$?
+  unset "SVC_PID[tasks]"
+  assert_eq "$rc" 2 "exit status with a missing staff file"
 }

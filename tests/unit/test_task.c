@@ -33,7 +33,7 @@ s_request (void)
     r.responsible = "ivanov";
     r.coexecutors = s_two;
     r.n_coexecutors = 2;
-    r.deadline_ms = 1796128200000;     // 2026-12-01 15:30 in Moscow
+    r.deadline_ms = 1796128200000;  // 2026-12-01 15:30 in Moscow
     r.tag = "proposal";
     r.rule = "proposal_task";
     return r;
@@ -128,7 +128,7 @@ test_request_with_bad_bytes_or_values_is_refused (void **state)
     assert_non_null (strstr (reason, "responsible must be a login"));
 
     r = s_request ();
-    r.deadline_ms = 5;   // seconds, not ms: 1970
+    r.deadline_ms = 5;  // seconds, not ms: 1970
     assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), -1);
     assert_non_null (strstr (reason, "deadline_ms"));
 
@@ -172,7 +172,7 @@ test_create_parses_the_deadline_in_the_company_zone (void **state)
     task_spec_t spec;
     task_invalid_t inv;
     assert_int_equal (task_from_create (&c, "ivanov", NULL, NULL, &spec, &inv), 0);
-    assert_int_equal (spec.deadline_ms, 1796128200000);   // 12:30 UTC
+    assert_int_equal (spec.deadline_ms, 1796128200000);  // 12:30 UTC
     assert_string_equal (spec.creator, "ivanov");
     assert_string_equal (spec.request_key, "");
 
@@ -248,8 +248,9 @@ test_attachment_over_the_limit_is_too_large_naming_file_and_limit (void **state)
     task_invalid_t inv;
     assert_string_equal (task_completion_check (&c, NULL, 0, 10, &inv), "TOO_LARGE");
     assert_string_equal (inv.fields[0], "attachments[0].data");
-    assert_string_equal (inv.message,
-                         "attachment 'счёт.pdf' is 11 bytes; the limit is 10 bytes (CRM_TASKS_ATTACHMENT_MAX_BYTES)");
+    assert_string_equal (
+        inv.message,
+        "attachment 'счёт.pdf' is 11 bytes; the limit is 10 bytes (CRM_TASKS_ATTACHMENT_MAX_BYTES)");
     assert_null (task_completion_check (&c, NULL, 0, 11, &inv));
 }
 
@@ -319,8 +320,13 @@ test_keys_and_correlation_ids (void **state)
     assert_string_equal (task_overdue_key (buf, sizeof buf, 12), "task:12:overdue");
     assert_int_equal (task_parse_overdue_key ("task:12:overdue", &id), 0);
     assert_int_equal (id, 12);
-    const char *bad[] = {"task:0:overdue", "task:012:overdue", "task::overdue", "task:12:overdue:x",
-                         "task:12", "lead:12:overdue", "task:99999999999999999999:overdue"};
+    const char *bad[] = {"task:0:overdue",
+                         "task:012:overdue",
+                         "task::overdue",
+                         "task:12:overdue:x",
+                         "task:12",
+                         "lead:12:overdue",
+                         "task:99999999999999999999:overdue"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal (task_parse_overdue_key (bad[i], &id), -1);
     assert_string_equal (task_record_label (buf, sizeof buf, "lead:5"), "лид №5");
@@ -342,7 +348,8 @@ test_notification_texts_in_the_company_zone (void **state)
     char reason[256], text[TASK_TEXT_MAX];
     assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), 0);
     task_created_text (text, sizeof text, 12, &spec, "ivanov");
-    assert_string_equal (text, "Новая задача №12: Рассчитать запрос и выставить КП (лид №5), срок 01.12.2026 15:30");
+    assert_string_equal (
+        text, "Новая задача №12: Рассчитать запрос и выставить КП (лид №5), срок 01.12.2026 15:30");
     task_created_text (text, sizeof text, 12, &spec, "petrova");
     assert_string_equal (text, "Вы соисполнитель задачи №12: Рассчитать запрос и выставить КП (лид №5), "
                                "ответственный ivanov, срок 01.12.2026 15:30");
