@@ -1,5 +1,5 @@
 /*  engine: see engine.h. */
-#define _GNU_SOURCE     // vasprintf
+#define _GNU_SOURCE  // vasprintf
 #include "engine.h"
 #include "tz.h"
 #include "utf8.h"
@@ -135,8 +135,9 @@ engine_parse_value (const pipeline_field_t *field, const char *text, char *out, 
             }
             return -1;
         case PIPELINE_BOOL: {
-            static const char *yes[] = {"yes", "true", "1", "да", NULL};
-            static const char *no[] = {"no", "false", "0", "нет", NULL};
+            //  strcasecmp folds ASCII only: the Cyrillic forms are listed.
+            static const char *yes[] = {"yes", "true", "1", "да", "Да", "ДА", NULL};
+            static const char *no[] = {"no", "false", "0", "нет", "Нет", "НЕТ", NULL};
             for (int i = 0; yes[i]; i++)
                 if (strcasecmp (text, yes[i]) == 0) {
                     snprintf (out, out_size, "yes");
@@ -177,9 +178,11 @@ engine_parse_value (const pipeline_field_t *field, const char *text, char *out, 
 }
 
 void
-engine_display_value (const pipeline_field_t *field, const char *value, char *out, size_t out_size)
+engine_display_value (const pipeline_field_t *field, const char *value_p, char *out, size_t out_size)
 {
-    snprintf (out, out_size, "%s", value ? value : "");
+    char value[ENGINE_TEXT_MAX + 1];  // value_p may be out
+    snprintf (value, sizeof value, "%s", value_p ? value_p : "");
+    snprintf (out, out_size, "%s", value);
     if (!s_set (value))
         return;
     if (field->type == PIPELINE_ENUM) {
@@ -515,6 +518,13 @@ s_enter (run_t *run, const char *stage, const char *rule)
                    s_printf (run, "more than %d automatic moves in a row", ENGINE_MAX_AUTO_MOVES));
         return;
     }
+    //  A rule's move obeys the stage's required fields like a person's.
+    for (size_t i = 0; rule && i < to->n_requires; i++)
+        if (!s_set (s_value (run, to->requires[i]))) {
+            s_history (run, "system", rule, "move not made",
+                       s_printf (run, "%s: %s is required", to->id, to->requires[i]));
+            return;
+        }
     const char *from = run->stage;
     for (size_t i = 0; from && i < run->def->n_rules; i++) {
         const pipeline_rule_t *r = &run->def->rules[i];
@@ -665,7 +675,10 @@ s_move (run_t *run)
     }
     for (size_t i = 0; i < to->n_requires; i++) {
         const pipeline_field_t *field = pipeline_field (def, to->requires[i]);
-        if (s_set (s_value (run, field->id)))
+        bool refused = false;  // already named for a bad value
+        for (size_t f = 0; f < run->out->n_fields; f++)
+            refused = refused || strcmp (run->out->fields[f], field->id) == 0;
+        if (refused || s_set (s_value (run, field->id)))
             continue;
         char hint[600] = "";
         if (field->type == PIPELINE_ENUM)
