@@ -43,7 +43,7 @@ const char cmd_task_usage[] =
     "      Lists U's planned activities by time (--all: cancelled ones too).\n"
     "      Who acts is --as LOGIN, else $CRM_USER, else $USER. Times are in\n"
     "      CRM_TIME_ZONE, else the time_zone of CRM_STAFF_FILE (default\n"
-    "      deploy/pipelines/staff.yaml), else CRM_TIMEZONE, else Europe/Moscow.\n"
+    "      deploy/pipelines/staff.yaml), else Europe/Moscow.\n"
     "      --timeout MS (every command) bounds the wait for the tasks service\n"
     "      (default 5000; create, complete, comment and attachment: 30000;\n"
     "      changes are sent again while the service says it is unavailable).\n";

@@ -22,11 +22,10 @@ task_print_zone (char *err, size_t err_size)
         //  broken is an error, the default one missing (crmctl run from
         //  elsewhere) is not.
         const char *file = config_str ("CRM_STAFF_FILE", NULL);
-        staff = staff_load (file ? file : "deploy/pipelines/staff.yaml", NULL, err, err_size);
+        staff = staff_load (file ? file : PIPELINE_STAFF_FILE, NULL, err, err_size);
         if (!staff && file)
             return -1;
-        //  CRM_TIMEZONE: what crmctl's other commands read.
-        zone = staff ? staff->time_zone : config_str ("CRM_TIMEZONE", "Europe/Moscow");
+        zone = staff ? staff->time_zone : "Europe/Moscow";
     }
     int rc = tz_init (zone, err, err_size);
     staff_destroy (&staff);

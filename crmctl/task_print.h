@@ -12,8 +12,7 @@
 
 /*  Sets the zone times are shown in: CRM_TIME_ZONE, else the time_zone of
     the staff directory (CRM_STAFF_FILE, default
-    deploy/pipelines/staff.yaml if it is there), else CRM_TIMEZONE, else
-    Europe/Moscow. Returns 0, or -1 with why in err (err_size bytes) for a
+    deploy/pipelines/staff.yaml if it is there), else Europe/Moscow. Returns 0, or -1 with why in err (err_size bytes) for a
     zone tzdata does not know or a CRM_STAFF_FILE that does not load. */
 int task_print_zone (char *err, size_t err_size);
 

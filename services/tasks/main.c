@@ -152,19 +152,17 @@ main (void)
                   "CRM_MAX_MESSAGE_BYTES: they are refused as TOO_LARGE at the command endpoint",
                   NULL);
     //  The staff directory: the company's time zone (for the texts) and who
-    //  may be named in a task.
-    const char *staff_file = config_str ("CRM_STAFF_FILE", "deploy/pipelines/staff.yaml");
-    staff = staff_load (staff_file, config_str ("CRM_TIME_ZONE", NULL), err, sizeof err);
-    if (!staff || tz_init (staff->time_zone, err, sizeof err)) {
-        log_error ("bad configuration", "error", err, "staff_file", staff_file, NULL);
-        rc = 2;
-        goto cleanup;
+    //  may be named in a task. No pipeline of its own.
+    pipeline_t *none = NULL;
+    if (pipeline_setup (NULL, NULL, &staff, &none, err, sizeof err)) {
+        log_error ("bad configuration", "error", err, NULL);
+        return 2;
     }
     tasks.known = s_staff_member;
     tasks.known_arg = staff;
     char people[24];
-    log_info ("staff directory loaded", "staff_file", staff_file, "people", log_u64 (people, staff->n_people),
-              "time_zone", tz_name (), NULL);
+    log_info ("staff directory loaded", "staff_file", staff->path, "people",
+              log_u64 (people, staff->n_people), "time_zone", tz_name (), NULL);
 
     db = db_new (cfg.db_user, cfg.db_password, cfg.service);
     if (!db || db_connect (db, -1) || db_migrate (db, cfg.service, tasks_migrations, tasks_migrations_count))

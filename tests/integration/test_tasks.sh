@@ -32,9 +32,10 @@ src_start() {
 req() { tt request "$EVENTS" "$@"; }
 
 # start_tasks [VAR=VALUE...]: crm-tasks listening to bench and the timer,
-# with the shipped staff directory (deploy/pipelines/staff.yaml: Moscow time).
+# in the zone of the shipped staff directory (deploy/pipelines/staff.yaml:
+# Moscow), not the runner's CRM_TIME_ZONE.
 start_tasks() {
-  start_service tasks CRM_TASKS_SOURCES=bench,timer CRM_HEARTBEAT_MS=200 "$@"
+  start_service tasks CRM_TASKS_SOURCES=bench,timer CRM_HEARTBEAT_MS=200 CRM_TIME_ZONE= "$@"
 }
 start_notifier() { start_service notifier CRM_NOTIFIER_SOURCES=tasks CRM_HEARTBEAT_MS=200; }
 start_timer() { start_service timer CRM_TIMER_SOURCES=tasks CRM_HEARTBEAT_MS=200; }
@@ -451,7 +452,7 @@ test_staff_file_gives_the_zone_and_a_bad_one_stops_the_service() {
   # with the loader's message.
   sed 's|^time_zone: .*|time_zone: Mars/Olympus|' "$CRM_ROOT/deploy/pipelines/staff.yaml" >"$T_DIR/bad.yaml"
   local pid rc=0
-  spawn_service tasks CRM_STAFF_FILE="$T_DIR/bad.yaml"
+  spawn_service tasks CRM_STAFF_FILE="$T_DIR/bad.yaml" CRM_TIME_ZONE=
   pid=$(service_pid tasks)
   wait_until 60 eval "! kill -0 $pid" || fail "crm-tasks kept running with a bad staff file"
   wait "$pid" || rc=$?
@@ -460,7 +461,7 @@ test_staff_file_gives_the_zone_and_a_bad_one_stops_the_service() {
   "$PY" "$TOOLS/logcheck.py" find "$T_DIR/tasks.log" --level error --msg "bad configuration" \
     --field "error=$T_DIR/bad.yaml:" --field error=Mars/Olympus || fail "no log line naming the bad staff file"
   rc=0
-  spawn_service tasks CRM_STAFF_FILE="$T_DIR/missing.yaml"
+  spawn_service tasks CRM_STAFF_FILE="$T_DIR/missing.yaml" CRM_TIME_ZONE=
   pid=$(service_pid tasks)
   wait "$pid" || rc=$?
   unset "SVC_PID[tasks]"
