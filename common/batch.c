@@ -107,8 +107,12 @@ batch_read_command (service_t *self)
     size_t n_bad = 0;
     if (!body || zmsg_size (routing) == 0)
         service_reply_error (&reply, "MALFORMED", "a command is [identity][Command]", NULL, 0);
-    else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
-        service_reply_error (&reply, "TOO_LARGE", "command exceeds CRM_MAX_MESSAGE_BYTES", NULL, 0);
+    else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes) {
+        char message[128];
+        snprintf (message, sizeof message, "the command is %zu bytes; CRM_MAX_MESSAGE_BYTES is %d",
+                  zframe_size (body), self->cfg.max_message_bytes);
+        service_reply_error (&reply, "TOO_LARGE", message, NULL, 0);
+    }
     else if (!(cmd = crm__v1__command__unpack (NULL, zframe_size (body), zframe_data (body))))
         service_reply_error (&reply, "MALFORMED", "not a crm.v1.Command protobuf", NULL, 0);
     else if (s_not_utf8 (cmd, bad, &n_bad))

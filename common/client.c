@@ -11,7 +11,7 @@
 struct client_t {
     zsock_t *sock;
     char *endpoint;
-    char sender[64];
+    char sender[128];
 };
 
 client_t *
@@ -47,6 +47,15 @@ client_destroy (client_t **self_p)
     free (self->endpoint);
     free (self);
     *self_p = NULL;
+}
+
+int
+client_set_sender (client_t *self, const char *sender)
+{
+    if (strlen (sender) >= sizeof self->sender)
+        return -1;
+    snprintf (self->sender, sizeof self->sender, "%s", sender);
+    return 0;
 }
 
 const char *
@@ -160,7 +169,9 @@ client_call (client_t *self, const char *type, const ProtobufCMessage *payload, 
         int rc = client_recv (self, wait, &reply);
         if (rc)
             return -1;  // timed out, interrupted, or malformed
-        if (strcmp (reply->command_id, command_id) == 0) {
+        //  No id: the service could not read the command (MALFORMED, or
+        //  TOO_LARGE to be read), and this call's is the one in flight.
+        if (strcmp (reply->command_id, command_id) == 0 || (!*reply->command_id && reply->error)) {
             *reply_p = reply;
             return 0;
         }

@@ -34,14 +34,22 @@ client_t *client_new (const char *endpoint);
 /*  Closes the socket and frees the client; nulls *self_p. Safe on NULL. */
 void client_destroy (client_t **self_p);
 
+/*  Sets who the commands are from (Command.sender: a person's login or a
+    system's name), instead of $USER or "crmctl". Copied. Returns 0, or -1
+    if it is longer than 127 bytes (the sender is then unchanged). */
+int client_set_sender (client_t *self, const char *sender);
+
 /*  The endpoint given to client_new; owned by the client. */
 const char *client_endpoint (client_t *self);
 
 /*  Sends one command of the given type (e.g. "SubmitLead") and waits for
     its reply. payload is encoded into the command (NULL: empty payload);
-    the command_id is a fresh UUID, the sender $USER or "crmctl". Waits up
+    the command_id is a fresh UUID, the sender $USER or "crmctl" (see
+    client_set_sender). Waits up
     to timeout_ms milliseconds (negative: forever), discarding replies to
-    other command ids (late answers to earlier calls that timed out).
+    other command ids (late answers to earlier calls that timed out); an
+    error reply without command id (a command the service could not read:
+    MALFORMED, TOO_LARGE) is taken as this call's.
     Returns 0 and sets *reply_p to a reply owned by the caller (free it with
     crm__v1__reply__free_unpacked; it may carry an error), or -1 on timeout,
     on a reply that is not a crm.v1.Reply, on a send refused because too

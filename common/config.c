@@ -162,7 +162,8 @@ config_load (config_t *cfg, const char *service, char *err, size_t errsize)
         {"CRM_REPLAY_TIMEOUT_MS", 2000, 50, 600000, offsetof (config_t, replay_timeout_ms)},
         {"CRM_BATCH_MAX", 1000, 1, 100000, offsetof (config_t, batch_max)},
         {"CRM_OUTBOX_RETENTION_S", 7 * 86400, 60, 365 * 86400, offsetof (config_t, outbox_retention_s)},
-        {"CRM_MAX_MESSAGE_BYTES", 262144, 1024, 64 << 20, offsetof (config_t, max_message_bytes)},
+        {"CRM_MAX_MESSAGE_BYTES", CONFIG_MAX_MESSAGE_BYTES_DEFAULT, 1024, 64 << 20,
+         offsetof (config_t, max_message_bytes)},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (config_int (ints[i].var, ints[i].dflt, ints[i].min, ints[i].max,

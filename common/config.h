@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #define CONFIG_MAX_SOURCES 8
+#define CONFIG_MAX_MESSAGE_BYTES_DEFAULT (16 << 20)  // CRM_MAX_MESSAGE_BYTES: a 10 MiB attachment fits
 #define CONFIG_NAME_MAX 16
 
 enum { CONFIG_CMD = 0, CONFIG_PUB = 1, CONFIG_REPLAY = 2, CONFIG_INTAKE = 3 };
@@ -25,7 +26,7 @@ typedef struct {
     int replay_timeout_ms;              // CRM_REPLAY_TIMEOUT_MS, default 2000
     int batch_max;                      // CRM_BATCH_MAX, default 1000 (events per transaction)
     int outbox_retention_s;             // CRM_OUTBOX_RETENTION_S, default 7 days
-    int max_message_bytes;              // CRM_MAX_MESSAGE_BYTES, default 262144
+    int max_message_bytes;              // CRM_MAX_MESSAGE_BYTES, default 16 MiB
     char db_user[64];                   // CRM_DB_USER, default crm_<name>
     char db_password[128];              // CRM_DB_PASSWORD, default unset (libpq's own)
 } config_t;

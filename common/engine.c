@@ -1,8 +1,6 @@
-/*  engine: see engine.h. */
-#define _GNU_SOURCE     // vasprintf
-#include "engine.h"
-#include "tz.h"
-#include "utf8.h"
+/*  engine: see engine.h. The decision: inputs, moves, which rules run. */
+#define _GNU_SOURCE  // vasprintf
+#include "engine_private.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -10,35 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#define ENGINE_TEXT_MAX 2000    // bytes, a text field's value
-#define ENGINE_RENDER_MAX 4000  // bytes, a rendered template (the notifier's limit)
-#define ENGINE_RECIPIENTS_MAX 32
-
-//  Everything a result points to that is not in the definition.
-struct engine_arena_t {
-    void **ptrs;
-    size_t n;
-    size_t cap;
-};
-
-//  The decision being built: the record as it stands after each step.
-typedef struct {
-    const pipeline_t *def;
-    const engine_record_t *record;
-    const engine_input_t *in;
-    engine_result_t *out;
-    const char *stage;
-    uint32_t version;  // the version the decision makes (record's + 1)
-    bool failed;       // out of memory
-} run_t;
 
 //  --------------------------------------------------------------------------
 //  Memory: one arena per result, so callers free one thing.
 
-static void *
-s_keep (run_t *run, void *ptr)
+void *
+engine_keep (run_t *run, void *ptr)
 {
     engine_arena_t *arena = run->out->arena;
     if (!ptr
@@ -53,8 +28,8 @@ s_keep (run_t *run, void *ptr)
     return ptr;
 }
 
-static char *
-s_printf (run_t *run, const char *fmt, ...)
+char *
+engine_printf (run_t *run, const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
@@ -62,12 +37,12 @@ s_printf (run_t *run, const char *fmt, ...)
     if (vasprintf (&text, fmt, args) < 0)
         text = NULL;
     va_end (args);
-    return s_keep (run, text);
+    return engine_keep (run, text);
 }
 
 //  Grows an array of the result by one zeroed element; NULL on OOM.
-static void *
-s_grow (run_t *run, void **array, size_t *n, size_t size)
+void *
+engine_grow (run_t *run, void **array, size_t *n, size_t size)
 {
     void *bigger = realloc (*array, (*n + 1) * size);
     if (!bigger) {
@@ -83,8 +58,8 @@ s_grow (run_t *run, void **array, size_t *n, size_t size)
 //  --------------------------------------------------------------------------
 //  Values
 
-static const char *
-s_value (const run_t *run, const char *name)
+const char *
+engine_value (const run_t *run, const char *name)
 {
     for (size_t i = 0; i < run->out->n_values; i++)
         if (strcmp (run->out->values[i].name, name) == 0)
@@ -95,12 +70,6 @@ s_value (const run_t *run, const char *name)
     return NULL;
 }
 
-static bool
-s_set (const char *value)
-{
-    return value && *value;
-}
-
 static int
 s_put (run_t *run, const char *name, const char *value)
 {
@@ -109,7 +78,7 @@ s_put (run_t *run, const char *name, const char *value)
             run->out->values[i].value = value;
             return 0;
         }
-    engine_value_t *v = s_grow (run, (void **) &run->out->values, &run->out->n_values, sizeof *v);
+    engine_value_t *v = engine_grow (run, (void **) &run->out->values, &run->out->n_values, sizeof *v);
     if (!v)
         return -1;
     v->name = name;
@@ -117,354 +86,11 @@ s_put (run_t *run, const char *name, const char *value)
     return 0;
 }
 
-int
-engine_parse_value (const pipeline_field_t *field, const char *text, char *out, size_t out_size)
-{
-    switch (field->type) {
-        case PIPELINE_ENUM:
-            for (size_t i = 0; i < field->n_options; i++)
-                if (strcmp (text, field->options[i].id) == 0) {
-                    snprintf (out, out_size, "%s", field->options[i].id);
-                    return 0;
-                }
-            {
-                size_t len = (size_t) snprintf (out, out_size, "%s: '%s' is not one of", field->id, text);
-                for (size_t i = 0; i < field->n_options && len < out_size; i++)
-                    len += (size_t) snprintf (out + len, out_size - len, "%s %s «%s»", i ? "," : "",
-                                              field->options[i].id, field->options[i].label);
-            }
-            return -1;
-        case PIPELINE_BOOL: {
-            static const char *yes[] = {"yes", "true", "1", "да", NULL};
-            static const char *no[] = {"no", "false", "0", "нет", NULL};
-            for (int i = 0; yes[i]; i++)
-                if (strcasecmp (text, yes[i]) == 0) {
-                    snprintf (out, out_size, "yes");
-                    return 0;
-                }
-            for (int i = 0; no[i]; i++)
-                if (strcasecmp (text, no[i]) == 0) {
-                    snprintf (out, out_size, "no");
-                    return 0;
-                }
-            snprintf (out, out_size, "%s: '%s' is not yes or no", field->id, text);
-            return -1;
-        }
-        case PIPELINE_DATETIME: {
-            int64_t ms;
-            char err[300];
-            if (tz_parse (text, &ms, err, sizeof err)) {
-                snprintf (out, out_size, "%s: %s", field->id, err);
-                return -1;
-            }
-            snprintf (out, out_size, "%" PRId64, ms);
-            return 0;
-        }
-        case PIPELINE_TEXT:
-            if (!utf8_valid (text) || strlen (text) > ENGINE_TEXT_MAX) {
-                snprintf (out, out_size, "%s: must be UTF-8 text of at most %d bytes", field->id,
-                          ENGINE_TEXT_MAX);
-                return -1;
-            }
-            if (strlen (text) >= out_size) {
-                snprintf (out, out_size, "%s: too long", field->id);
-                return -1;
-            }
-            snprintf (out, out_size, "%s", text);
-            return 0;
-    }
-    return -1;
-}
-
-void
-engine_display_value (const pipeline_field_t *field, const char *value, char *out, size_t out_size)
-{
-    snprintf (out, out_size, "%s", value ? value : "");
-    if (!s_set (value))
-        return;
-    if (field->type == PIPELINE_ENUM) {
-        for (size_t i = 0; i < field->n_options; i++)
-            if (strcmp (value, field->options[i].id) == 0)
-                snprintf (out, out_size, "%s", field->options[i].label);
-    }
-    else if (field->type == PIPELINE_BOOL)
-        snprintf (out, out_size, "%s", strcmp (value, "yes") == 0 ? "да" : "нет");
-    else if (field->type == PIPELINE_DATETIME)
-        tz_format (strtoll (value, NULL, 10), "%d.%m.%Y %H:%M", out, out_size);
-}
-
-//  --------------------------------------------------------------------------
-//  Templates: {name}, {name:time}, {name:date}; {{ and }} are braces.
-
-static void
-s_lookup (const run_t *run, const char *name, const char *format, char *out, size_t size)
-{
-    const pipeline_field_t *field = pipeline_field (run->def, name);
-    const char *value = s_value (run, name);
-    out[0] = '\0';
-    if (strcmp (name, "id") == 0)
-        snprintf (out, size, "%" PRIu64, run->record->id);
-    else if (strcmp (name, "stage") == 0)
-        snprintf (out, size, "%s", run->stage);
-    else if (strcmp (name, "stage_name") == 0)
-        snprintf (out, size, "%s", pipeline_stage (run->def, run->stage)->name);
-    else if (strcmp (name, "responsible") == 0)
-        snprintf (out, size, "%s", run->record->responsible);
-    else if (strcmp (name, "responsible_name") == 0) {
-        const staff_person_t *person = staff_find (run->def->staff, run->record->responsible);
-        snprintf (out, size, "%s", person ? person->name : run->record->responsible);
-    }
-    else if (strcmp (name, "now") == 0 || (field && field->type == PIPELINE_DATETIME && format)) {
-        if (strcmp (name, "now") != 0 && !s_set (value))
-            return;
-        int64_t ms = strcmp (name, "now") == 0 ? run->in->now_ms : strtoll (value, NULL, 10);
-        const char *fmt = !format ? "%d.%m.%Y %H:%M" : strcmp (format, "time") == 0 ? "%H:%M" : "%d.%m.%Y";
-        tz_format (ms, fmt, out, size);
-    }
-    else if (field)
-        engine_display_value (field, value, out, size);
-    else if (value)
-        snprintf (out, size, "%s", value);
-}
-
-//  Renders text; blanks left by empty values are collapsed, so "{name}
-//  {company}" reads well when the company is unknown.
-static char *
-s_render (run_t *run, const char *text)
-{
-    if (!text)
-        return s_printf (run, "%s", "");
-    char *out = malloc (ENGINE_RENDER_MAX);
-    if (!s_keep (run, out))
-        return NULL;
-    size_t len = 0;
-    for (const char *p = text; *p && len < ENGINE_RENDER_MAX - 1;) {
-        char piece[512];
-        const char *add = piece;
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            piece[0] = p[0], piece[1] = '\0';
-            p += 2;
-        }
-        else if (p[0] == '{' && strchr (p, '}')) {
-            const char *end = strchr (p, '}');
-            char name[128];
-            snprintf (name, sizeof name, "%.*s", (int) (end - p - 1), p + 1);
-            char *format = strchr (name, ':');
-            if (format)
-                *format++ = '\0';
-            s_lookup (run, name, format, piece, sizeof piece);
-            p = end + 1;
-        }
-        else {
-            piece[0] = *p++, piece[1] = '\0';
-        }
-        for (; *add && len < ENGINE_RENDER_MAX - 1; add++) {
-            if (*add == ' ' && (len == 0 || out[len - 1] == ' '))
-                continue;
-            out[len++] = *add;
-        }
-    }
-    while (len > 0 && out[len - 1] == ' ')
-        len--;
-    //  A cut may have split a character: keep whole ones only.
-    len = utf8_boundary (out, len);
-    out[len] = '\0';
-    return out;
-}
-
-//  --------------------------------------------------------------------------
-//  Effects and history
-
-static void
-s_history (run_t *run, const char *actor, const char *rule, const char *action, char *detail)
-{
-    engine_history_t *h = s_grow (run, (void **) &run->out->history, &run->out->n_history, sizeof *h);
-    if (!h)
-        return;
-    h->actor = actor;
-    h->rule = rule ? rule : "";
-    h->action = s_printf (run, "%s", action);
-    h->detail = detail ? detail : s_printf (run, "%s", "");
-}
-
-static engine_effect_t *
-s_effect (run_t *run, engine_effect_kind_t kind, const pipeline_rule_t *rule)
-{
-    engine_effect_t *e = s_grow (run, (void **) &run->out->effects, &run->out->n_effects, sizeof *e);
-    if (e) {
-        e->kind = kind;
-        e->rule = rule->id;
-        e->text = e->description = e->key = "";
-        e->recipient = e->creator = e->tag = e->timer = e->flag = e->pipeline = "";
-    }
-    return e;
-}
-
-//  Logins for a role: the record's responsible, or every holder.
-static size_t
-s_resolve (const run_t *run, const char *role, const char **logins, size_t max)
-{
-    if (strcmp (role, "responsible") == 0) {
-        logins[0] = run->record->responsible;
-        return 1;
-    }
-    size_t n = staff_holders (run->def->staff, role, logins, max);
-    return n < max ? n : max;
-}
-
-//  A moment of the definition for this record; false when its field is unset.
-static bool
-s_moment (const run_t *run, const pipeline_time_t *time, int64_t base_ms, int64_t *ms)
-{
-    if (!time->field) {
-        *ms = base_ms + time->offset_ms;
-        return true;
-    }
-    const char *value = s_value (run, time->field);
-    if (!s_set (value))
-        return false;
-    *ms = strtoll (value, NULL, 10) + time->offset_ms;
-    return true;
-}
-
-static char *
-s_when (run_t *run, int64_t ms)
-{
-    char text[64];
-    tz_format (ms, "%d.%m.%Y %H:%M:%S", text, sizeof text);
-    return s_printf (run, "%s", text);
-}
-
-static void s_enter (run_t *run, const char *stage, const char *rule);
-
-static void
-s_notify (run_t *run, const pipeline_rule_t *rule, const pipeline_action_t *a, const char *key)
-{
-    const char *logins[ENGINE_RECIPIENTS_MAX];
-    size_t n = s_resolve (run, a->to, logins, ENGINE_RECIPIENTS_MAX);
-    const char *text = a->text;
-    if (a->missed_after) {
-        const char *value = s_value (run, a->missed_after);
-        if (s_set (value) && run->in->now_ms > strtoll (value, NULL, 10))
-            text = a->missed_text;
-    }
-    char *rendered = s_render (run, text);
-    for (size_t i = 0; i < n && rendered; i++) {
-        engine_effect_t *e = s_effect (run, ENGINE_NOTIFY, rule);
-        if (!e)
-            return;
-        e->key = n > 1 ? s_printf (run, "%s:%s", key, logins[i]) : s_printf (run, "%s", key);
-        e->recipient = logins[i];
-        e->text = rendered;
-        s_history (run, "system", rule->id, "notified", s_printf (run, "%s: %s", logins[i], rendered));
-    }
-}
-
-static void
-s_task (run_t *run, const pipeline_rule_t *rule, const pipeline_action_t *a, const char *key)
-{
-    const char *logins[ENGINE_RECIPIENTS_MAX];
-    engine_effect_t *e = s_effect (run, ENGINE_TASK, rule);
-    if (!e)
-        return;
-    e->key = s_printf (run, "%s", key);
-    e->text = s_render (run, a->title);
-    e->description = s_render (run, a->description);
-    e->recipient = s_resolve (run, a->responsible, logins, 1) ? logins[0] : run->record->responsible;
-    e->creator = s_resolve (run, a->creator ? a->creator : "responsible", logins, 1)
-                   ? logins[0]
-                   : run->record->responsible;
-    e->tag = a->tag ? a->tag : "";
-    if (a->n_coexecutors) {
-        e->coexecutors = s_keep (run, calloc (ENGINE_RECIPIENTS_MAX, sizeof (char *)));
-        for (size_t r = 0; e->coexecutors && r < a->n_coexecutors; r++) {
-            size_t n = s_resolve (run, a->coexecutors[r], logins, ENGINE_RECIPIENTS_MAX);
-            for (size_t i = 0; i < n && e->n_coexecutors < ENGINE_RECIPIENTS_MAX; i++) {
-                bool seen = strcmp (logins[i], e->recipient) == 0;
-                for (size_t j = 0; j < e->n_coexecutors; j++)
-                    seen = seen || strcmp (e->coexecutors[j], logins[i]) == 0;
-                if (!seen)
-                    e->coexecutors[e->n_coexecutors++] = logins[i];
-            }
-        }
-    }
-    int64_t deadline = 0;
-    if (a->has_time && !s_moment (run, &a->time, run->in->now_ms, &deadline))
-        deadline = 0;
-    e->at_ms = deadline;
-    s_history (run, "system", rule->id, "task requested",
-               s_printf (run, "%s → %s%s%s", e->text, e->recipient, deadline ? ", срок " : "",
-                         deadline ? s_when (run, deadline) : ""));
-}
-
-static void
-s_action (run_t *run, const pipeline_rule_t *rule, size_t index)
-{
-    const pipeline_action_t *a = &rule->actions[index];
-    const char *kind = run->def->record;
-    uint64_t id = run->record->id;
-    char key[256];
-    snprintf (key, sizeof key, "%s:%" PRIu64 ":v%" PRIu32 ":%s:%zu", kind, id, run->version, rule->id, index);
-    engine_effect_t *e;
-    int64_t at;
-    switch (a->kind) {
-        case PIPELINE_NOTIFY: s_notify (run, rule, a, key); break;
-        case PIPELINE_TASK: s_task (run, rule, a, key); break;
-        case PIPELINE_ACTIVITY:
-            if (!s_moment (run, &a->time, run->in->now_ms, &at))
-                break;
-            if (!(e = s_effect (run, ENGINE_ACTIVITY, rule)))
-                return;
-            //  Stable per record and rule: a new time moves the same activity.
-            e->key = s_printf (run, "%s:%" PRIu64 ":%s:%zu", kind, id, rule->id, index);
-            e->text = s_render (run, a->title);
-            const char *logins[1];
-            e->recipient = s_resolve (run, a->responsible ? a->responsible : "responsible", logins, 1)
-                             ? logins[0]
-                             : run->record->responsible;
-            e->at_ms = at;
-            s_history (run, "system", rule->id, "activity planned",
-                       s_printf (run, "%s, %s → %s", e->text, s_when (run, at), e->recipient));
-            break;
-        case PIPELINE_TIMER:
-            //  "after" counts from entering the stage, as s_timer checks it.
-            if (!s_moment (run, &a->time, run->out->entered_ms, &at)) {
-                s_history (run, "system", rule->id, "timer not set",
-                           s_printf (run, "%s: %s is empty", a->timer, a->time.field));
-                break;
-            }
-            if (!(e = s_effect (run, ENGINE_TIMER_SET, rule)))
-                return;
-            e->key = s_printf (run, "%s:%" PRIu64 ":%s", kind, id, a->timer);
-            e->timer = a->timer;
-            e->at_ms = at;
-            s_history (run, "system", rule->id, "timer set",
-                       s_printf (run, "%s at %s", a->timer, s_when (run, at)));
-            break;
-        case PIPELINE_MOVE: s_enter (run, a->stage, rule->id); break;
-        case PIPELINE_CREATE_CONTACT:
-            if (!(e = s_effect (run, ENGINE_CREATE_CONTACT, rule)))
-                return;
-            e->key = s_printf (run, "%s", key);
-            e->flag = a->flag ? a->flag : "";
-            s_history (run, "system", rule->id, "contact and company",
-                       s_printf (run, "%s%s", *e->flag ? "flag: " : "", e->flag));
-            break;
-        case PIPELINE_OPEN_DEAL:
-            if (!(e = s_effect (run, ENGINE_OPEN_DEAL, rule)))
-                return;
-            e->key = s_printf (run, "%s", key);
-            e->pipeline = a->pipeline;
-            s_history (run, "system", rule->id, "deal requested", s_printf (run, "pipeline %s", a->pipeline));
-            break;
-    }
-}
-
 static bool
 s_holds (const run_t *run, const pipeline_rule_t *rule)
 {
     for (size_t i = 0; i < rule->n_conds; i++) {
-        const char *value = s_value (run, rule->conds[i].field);
+        const char *value = engine_value (run, rule->conds[i].field);
         if (!value || strcmp (value, rule->conds[i].value) != 0)
             return false;
     }
@@ -478,7 +104,7 @@ s_run (run_t *run, const pipeline_rule_t *rule)
         return;
     run->out->changed = true;
     for (size_t i = 0; i < rule->n_actions && !run->failed; i++)
-        s_action (run, rule, i);
+        engine_action (run, rule, i);
 }
 
 static bool
@@ -506,15 +132,22 @@ s_tasks_done (run_t *run, const char *stage, const char *tag)
 
 //  Leaves the current stage (cancelling its rules' timers) and enters
 //  stage: its ON_ENTER rules, then those waiting for tasks already done.
-static void
-s_enter (run_t *run, const char *stage, const char *rule)
+void
+engine_enter (run_t *run, const char *stage, const char *rule)
 {
     const pipeline_stage_t *to = pipeline_stage (run->def, stage);
     if (run->out->n_moves >= ENGINE_MAX_AUTO_MOVES + 1) {
-        s_history (run, "system", rule, "move stopped",
-                   s_printf (run, "more than %d automatic moves in a row", ENGINE_MAX_AUTO_MOVES));
+        engine_history (run, "system", rule, "move stopped",
+                        engine_printf (run, "more than %d automatic moves in a row", ENGINE_MAX_AUTO_MOVES));
         return;
     }
+    //  A rule's move obeys the stage's required fields like a person's.
+    for (size_t i = 0; rule && i < to->n_requires; i++)
+        if (!engine_is_set (engine_value (run, to->requires[i]))) {
+            engine_history (run, "system", rule, "move not made",
+                            engine_printf (run, "%s: %s is required", to->id, to->requires[i]));
+            return;
+        }
     const char *from = run->stage;
     for (size_t i = 0; from && i < run->def->n_rules; i++) {
         const pipeline_rule_t *r = &run->def->rules[i];
@@ -523,23 +156,24 @@ s_enter (run_t *run, const char *stage, const char *rule)
         for (size_t j = 0; j < r->n_actions; j++) {
             if (r->actions[j].kind != PIPELINE_TIMER)
                 continue;
-            engine_effect_t *e = s_effect (run, ENGINE_TIMER_CANCEL, r);
+            engine_effect_t *e = engine_effect (run, ENGINE_TIMER_CANCEL, r);
             if (!e)
                 return;
-            e->key =
-                s_printf (run, "%s:%" PRIu64 ":%s", run->def->record, run->record->id, r->actions[j].timer);
+            e->key = engine_printf (run, "%s:%" PRIu64 ":%s", run->def->record, run->record->id,
+                                    r->actions[j].timer);
             e->timer = r->actions[j].timer;
         }
     }
-    engine_move_t *m = s_grow (run, (void **) &run->out->moves, &run->out->n_moves, sizeof *m);
+    engine_move_t *m = engine_grow (run, (void **) &run->out->moves, &run->out->n_moves, sizeof *m);
     if (!m)
         return;
     m->from = from ? from : "";
     m->to = to->id;
     m->rule = rule ? rule : "";
     const pipeline_stage_t *was = from ? pipeline_stage (run->def, from) : NULL;
-    s_history (run, rule ? "system" : run->in->actor, rule, from ? "moved" : "created",
-               was ? s_printf (run, "%s → %s", was->name, to->name) : s_printf (run, "%s", to->name));
+    engine_history (run, rule ? "system" : run->in->actor, rule, from ? "moved" : "created",
+                    was ? engine_printf (run, "%s → %s", was->name, to->name)
+                        : engine_printf (run, "%s", to->name));
     run->stage = to->id;
     run->out->stage = to->id;
     run->out->entered_ms = run->in->now_ms;
@@ -586,7 +220,7 @@ s_list_moves (run_t *run, const pipeline_stage_t *from)
         if (run->def->stages[i].from_any_open)
             len += (size_t) snprintf (list + len, sizeof list - len, "%s%s", len ? ", " : "",
                                       run->def->stages[i].id);
-    return s_printf (run, "%s", len ? list : "none");
+    return engine_printf (run, "%s", len ? list : "none");
 }
 
 static void
@@ -654,10 +288,10 @@ s_move (run_t *run)
             s_refuse (run, "INVALID_ARGUMENT", field->id, "%s", canonical);
             continue;
         }
-        const char *before = s_value (run, field->id);
+        const char *before = engine_value (run, field->id);
         if (strcmp (before ? before : "", canonical) == 0)
             continue;
-        char *value = s_printf (run, "%s", canonical);
+        char *value = engine_printf (run, "%s", canonical);
         if (!value || s_put (run, field->id, value))
             return;
         if (n_changed < sizeof changed / sizeof changed[0])
@@ -665,7 +299,10 @@ s_move (run_t *run)
     }
     for (size_t i = 0; i < to->n_requires; i++) {
         const pipeline_field_t *field = pipeline_field (def, to->requires[i]);
-        if (s_set (s_value (run, field->id)))
+        bool refused = false;  // already named for a bad value
+        for (size_t f = 0; f < run->out->n_fields; f++)
+            refused = refused || strcmp (run->out->fields[f], field->id) == 0;
+        if (refused || engine_is_set (engine_value (run, field->id)))
             continue;
         char hint[600] = "";
         if (field->type == PIPELINE_ENUM)
@@ -686,16 +323,16 @@ s_move (run_t *run)
         size_t len = 0;
         for (size_t i = 0; i < n_changed && len < sizeof detail; i++) {
             char shown[600];
-            engine_display_value (pipeline_field (def, changed[i]), s_value (run, changed[i]), shown,
+            engine_display_value (pipeline_field (def, changed[i]), engine_value (run, changed[i]), shown,
                                   sizeof shown);
             len += (size_t) snprintf (detail + len, sizeof detail - len, "%s%s = %s", i ? ", " : "",
                                       changed[i], *shown ? shown : "—");
         }
-        s_history (run, in->actor, "", "set", s_printf (run, "%s", detail));
+        engine_history (run, in->actor, "", "set", engine_printf (run, "%s", detail));
         run->out->changed = true;
     }
     if (moving) {
-        s_enter (run, to->id, NULL);
+        engine_enter (run, to->id, NULL);
         return;
     }
     //  Staying in the stage: its ON_ENTER rules that watch a changed field run again.
@@ -724,7 +361,8 @@ s_timer (run_t *run)
             const pipeline_action_t *a = &r->actions[j];
             int64_t expected;
             if (a->kind != PIPELINE_TIMER || strcmp (a->timer, in->timer) != 0
-                || !s_moment (run, &a->time, run->record->entered_ms, &expected) || expected != in->due_ms)
+                || !engine_moment (run, &a->time, run->record->entered_ms, &expected)
+                || expected != in->due_ms)
                 continue;
             for (size_t k = 0; k < run->def->n_rules && !run->failed; k++) {
                 const pipeline_rule_t *on = &run->def->rules[k];
@@ -760,7 +398,7 @@ engine_apply (const pipeline_t *def, const engine_record_t *record, const engine
         return 0;
     }
     switch (in->kind) {
-        case ENGINE_CREATE: s_enter (&run, def->stages[0].id, NULL); break;
+        case ENGINE_CREATE: engine_enter (&run, def->stages[0].id, NULL); break;
         case ENGINE_MOVE: s_move (&run); break;
         case ENGINE_TIMER: s_timer (&run); break;
         case ENGINE_TASK_DONE: s_tasks_done (&run, run.stage, in->tag); break;

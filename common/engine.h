@@ -153,9 +153,9 @@ void engine_result_free (engine_result_t *result);
     the canonical value (out_size bytes) or, on -1, why into out. */
 int engine_parse_value (const pipeline_field_t *field, const char *text, char *out, size_t out_size);
 
-/*  Writes a canonical value as people read it (enum label, "да"/"нет",
+/*  Writes a canonical value (value_p, which may be out) as people read it (enum label, "да"/"нет",
     "01.12.2026 15:30" in the company's zone) into out (out_size bytes). */
-void engine_display_value (const pipeline_field_t *field, const char *value, char *out, size_t out_size);
+void engine_display_value (const pipeline_field_t *field, const char *value_p, char *out, size_t out_size);
 
 /*  Parses a timer key "<record>:<id>:<timer>" of def. Returns 0 and sets
     id and timer (timer_size bytes), or -1 if the key is not one of def's. */

@@ -26,16 +26,16 @@
 //  ---------------------------------------------------------------- staff
 
 typedef struct {
-    char *login;                // e.g. "ivanov"
-    char *name;                 // display name, UTF-8
-    char **roles;               // e.g. "manager", "accountant"
+    char *login;   // e.g. "ivanov"
+    char *name;    // display name, UTF-8
+    char **roles;  // e.g. "manager", "accountant"
     size_t n_roles;
 } staff_person_t;
 
 typedef struct {
     char *path;
-    char *time_zone;            // IANA name, e.g. "Europe/Moscow"
-    char *lead_assignment;      // "round_robin" (among managers) or a login
+    char *time_zone;        // IANA name, e.g. "Europe/Moscow"
+    char *lead_assignment;  // "round_robin" (among managers) or a login
     staff_person_t *people;
     size_t n_people;
 } staff_t;
@@ -58,23 +58,25 @@ size_t staff_holders (const staff_t *self, const char *role, const char **logins
 
 //  ---------------------------------------------------------------- pipeline
 
+#define PIPELINE_STAFF_FILE "deploy/pipelines/staff.yaml"
+
 typedef enum {
     PIPELINE_TEXT,
     PIPELINE_ENUM,
-    PIPELINE_DATETIME,          // canonical value: ms since the epoch, UTC, decimal
-    PIPELINE_BOOL               // canonical value: "yes" / "no"
+    PIPELINE_DATETIME,  // canonical value: ms since the epoch, UTC, decimal
+    PIPELINE_BOOL       // canonical value: "yes" / "no"
 } pipeline_type_t;
 
 typedef struct {
-    char *id;                   // canonical value
-    char *label;                // as people read it
+    char *id;     // canonical value
+    char *label;  // as people read it
 } pipeline_option_t;
 
 typedef struct {
     char *id;
     char *label;
     pipeline_type_t type;
-    pipeline_option_t *options; // ENUM only
+    pipeline_option_t *options;  // ENUM only
     size_t n_options;
     int line;
 } pipeline_field_t;
@@ -85,11 +87,11 @@ typedef struct {
     char *id;
     char *name;
     pipeline_kind_t kind;
-    int order;                  // 1-based, file order
-    char **moves;               // stages this one may move to (by people or rules)
+    int order;     // 1-based, file order
+    char **moves;  // stages this one may move to (by people or rules)
     size_t n_moves;
-    bool from_any_open;         // may be entered from every open stage (e.g. lost)
-    char **requires;            // fields that must be set to enter it
+    bool from_any_open;  // may be entered from every open stage (e.g. lost)
+    char **requires;     // fields that must be set to enter it
     size_t n_requires;
     int line;
 } pipeline_stage_t;
@@ -103,17 +105,17 @@ typedef struct {
 
 typedef struct {
     char *field;
-    char *value;                // canonical value it must equal
+    char *value;  // canonical value it must equal
 } pipeline_cond_t;
 
 typedef enum {
-    PIPELINE_NOTIFY,            // to, text [, missed_after, missed_text]
-    PIPELINE_TASK,              // title, description, creator, responsible, coexecutors, deadline, tag
-    PIPELINE_ACTIVITY,          // title, responsible, at
-    PIPELINE_TIMER,             // timer, at
-    PIPELINE_MOVE,              // stage
-    PIPELINE_CREATE_CONTACT,    // flag
-    PIPELINE_OPEN_DEAL          // pipeline
+    PIPELINE_NOTIFY,          // to, text [, missed_after, missed_text]
+    PIPELINE_TASK,            // title, description, creator, responsible, coexecutors, deadline, tag
+    PIPELINE_ACTIVITY,        // title, responsible, at
+    PIPELINE_TIMER,           // timer, at
+    PIPELINE_MOVE,            // stage
+    PIPELINE_CREATE_CONTACT,  // flag
+    PIPELINE_OPEN_DEAL        // pipeline
 } pipeline_action_kind_t;
 
 /*  One action of a rule. Role names (to, creator, responsible,
@@ -125,8 +127,8 @@ typedef struct {
     int line;
     char *to;
     char *text;
-    char *missed_after;         // notify: a date-time field; when the rule runs after it...
-    char *missed_text;          // ...this text is sent instead of text
+    char *missed_after;  // notify: a date-time field; when the rule runs after it...
+    char *missed_text;   // ...this text is sent instead of text
     char *title;
     char *description;
     char *creator;
@@ -134,30 +136,30 @@ typedef struct {
     char **coexecutors;
     size_t n_coexecutors;
     char *tag;
-    bool has_time;              // deadline (task), at (activity, timer)
+    bool has_time;  // deadline (task), at (activity, timer)
     pipeline_time_t time;
-    char *timer;                // timer id
-    char *stage;                // move
-    char *flag;                 // create_contact
-    char *pipeline;             // open_deal
+    char *timer;     // timer id
+    char *stage;     // move
+    char *flag;      // create_contact
+    char *pipeline;  // open_deal
 } pipeline_action_t;
 
 typedef enum {
-    PIPELINE_ON_ENTER,          // entering stage (and changes of watch while in it)
-    PIPELINE_ON_TIMER,          // timer came due (the rule's stage: the one whose rule sets it)
-    PIPELINE_ON_TASKS_DONE      // in stage, every task tagged tag is completed (at least one)
+    PIPELINE_ON_ENTER,      // entering stage (and changes of watch while in it)
+    PIPELINE_ON_TIMER,      // timer came due (the rule's stage: the one whose rule sets it)
+    PIPELINE_ON_TASKS_DONE  // in stage, every task tagged tag is completed (at least one)
 } pipeline_trigger_t;
 
 typedef struct {
     char *id;
     int line;
     pipeline_trigger_t trigger;
-    char *stage;                // the stage it belongs to (for ON_TIMER: derived)
-    char **watch;               // ON_ENTER: fields whose change re-runs it in the stage
+    char *stage;   // the stage it belongs to (for ON_TIMER: derived)
+    char **watch;  // ON_ENTER: fields whose change re-runs it in the stage
     size_t n_watch;
-    char *timer;                // ON_TIMER
-    char *tag;                  // ON_TASKS_DONE
-    pipeline_cond_t *conds;     // all must hold
+    char *timer;             // ON_TIMER
+    char *tag;               // ON_TASKS_DONE
+    pipeline_cond_t *conds;  // all must hold
     size_t n_conds;
     pipeline_action_t *actions;
     size_t n_actions;
@@ -165,15 +167,15 @@ typedef struct {
 
 typedef struct {
     char *path;
-    char *id;                   // e.g. "lead_funnel", "new_client"
+    char *id;  // e.g. "lead_funnel", "new_client"
     char *name;
-    char *record;               // "lead" or "deal": prefix of keys and correlation ids
-    const staff_t *staff;       // not owned: outlives the pipeline
+    char *record;          // "lead" or "deal": prefix of keys and correlation ids
+    const staff_t *staff;  // not owned: outlives the pipeline
     pipeline_field_t *fields;
     size_t n_fields;
-    pipeline_stage_t *stages;   // in order; the first is where records start
+    pipeline_stage_t *stages;  // in order; the first is where records start
     size_t n_stages;
-    pipeline_rule_t *rules;     // in file order (the order they run in)
+    pipeline_rule_t *rules;  // in file order (the order they run in)
     size_t n_rules;
 } pipeline_t;
 
@@ -187,8 +189,18 @@ extern const char *const pipeline_builtins[];
     or "", from CRM_DURATIONS) replaces the file's named durations; an
     unknown name there is an error too. Returns a new pipeline (the caller
     destroys it) or NULL with "FILE:LINE: problem" in err. */
-pipeline_t *pipeline_load (const char *path, const staff_t *staff, const char *durations_override,
-                           char *err, size_t err_size);
+pipeline_t *pipeline_load (const char *path, const staff_t *staff, const char *durations_override, char *err,
+                           size_t err_size);
+
+/*  What a service does at start: loads the staff directory
+    (CRM_STAFF_FILE, default PIPELINE_STAFF_FILE; CRM_TIME_ZONE replaces its
+    zone), makes its zone the process's (tz_init), then, when path_var is
+    not NULL, the definition named by that variable (default dflt) with
+    CRM_DURATIONS. Returns 0 with *staff_p and *pipeline_p (NULL without
+    path_var) set, owned by the caller, who destroys the pipeline first; or
+    -1 with "FILE:LINE: problem" in err (err_size bytes). */
+int pipeline_setup (const char *path_var, const char *dflt, staff_t **staff_p, pipeline_t **pipeline_p,
+                    char *err, size_t err_size);
 
 /*  Frees the pipeline; nulls *self_p. */
 void pipeline_destroy (pipeline_t **self_p);

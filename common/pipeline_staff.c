@@ -1,6 +1,7 @@
 /*  pipeline_staff: the staff directory of pipeline.h (staff_*): who holds
     each role, the company's time zone, how new leads are assigned.
 */
+#include "config.h"
 #include "pipeline.h"
 #include "pipeline_private.h"
 #include "tz.h"
@@ -186,4 +187,30 @@ staff_holders (const staff_t *self, const char *role, const char **logins, size_
             count++;
         }
     return count;
+}
+
+int
+pipeline_setup (const char *path_var, const char *dflt, staff_t **staff_p, pipeline_t **pipeline_p, char *err,
+                size_t err_size)
+{
+    *staff_p = NULL;
+    *pipeline_p = NULL;
+    staff_t *staff = staff_load (config_str ("CRM_STAFF_FILE", PIPELINE_STAFF_FILE),
+                                 config_str ("CRM_TIME_ZONE", NULL), err, err_size);
+    if (!staff)
+        return -1;
+    if (tz_init (staff->time_zone, err, err_size)) {
+        staff_destroy (&staff);
+        return -1;
+    }
+    if (path_var) {
+        *pipeline_p = pipeline_load (config_str (path_var, dflt), staff, config_str ("CRM_DURATIONS", NULL),
+                                     err, err_size);
+        if (!*pipeline_p) {
+            staff_destroy (&staff);
+            return -1;
+        }
+    }
+    *staff_p = staff;
+    return 0;
 }

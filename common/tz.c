@@ -126,7 +126,8 @@ tz_parse (const char *text, int64_t *ms, char *err, size_t err_size)
     if (*p == 'Z' || *p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1, oh = 0, om = 0;
         if (*p++ != 'Z') {
-            ok = s_digits (&p, 2, &oh) && (s_char (&p, ':') || true) && s_digits (&p, 2, &om);
+            //  +HH:MM or +HHMM
+            ok = s_digits (&p, 2, &oh) && (s_char (&p, ':'), s_digits (&p, 2, &om));
             if (!ok || oh > 23 || om > 59) {
                 snprintf (err, err_size, "'%s': the offset must be Z or +HH:MM", text);
                 return -1;
@@ -138,7 +139,7 @@ tz_parse (const char *text, int64_t *ms, char *err, size_t err_size)
             snprintf (err, err_size, "'%s': unexpected text after the time", text);
             return -1;
         }
-        *ms = (local_s - sign * (oh * 3600 + om * 60)) * 1000;
+        *ms = (local_s - (int64_t) sign * (oh * 3600 + om * 60)) * 1000;
         return 0;
     }
     while (isspace ((unsigned char) *p))

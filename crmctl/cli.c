@@ -93,7 +93,7 @@ cli_format_time (int64_t time_ms, char *buf, size_t size)
     if (!tz_set) {
         //  localtime_r must follow the company's zone, not the operator's
         //  laptop: notifications are read against office hours.
-        setenv ("TZ", config_str ("CRM_TIMEZONE", "Europe/Moscow"), 1);
+        setenv ("TZ", config_str ("CRM_TIME_ZONE", "Europe/Moscow"), 1);
         tzset ();
         tz_set = true;
     }

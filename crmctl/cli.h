@@ -49,7 +49,7 @@ int cli_query (const char *command, const char *service, const char *type,
                const ProtobufCMessage *payload, long timeout_ms, Crm__V1__Reply **reply_p);
 
 /*  Formats time_ms (ms since the epoch, UTC) in the company time zone,
-    CRM_TIMEZONE (default Europe/Moscow), as "2026-11-30 14:05 MSK" into buf
+    CRM_TIME_ZONE (default Europe/Moscow), as "2026-11-30 14:05 MSK" into buf
     (size bytes). Sets TZ for the process on first use. Returns buf; "-"
     for time_ms 0. */
 const char *cli_format_time (int64_t time_ms, char *buf, size_t size);

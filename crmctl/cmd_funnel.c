@@ -1,6 +1,8 @@
 /*  cmd_funnel: see cmd_funnel.h. */
 #include "cmd_funnel.h"
 #include "cli.h"
+#include "clock.h"
+#include "config.h"
 #include "log.h"
 #include "tz.h"
 #include "crm/v1/leads.pb-c.h"
@@ -24,9 +26,10 @@ const char cmd_funnel_usage[] =
     "      time in the company's zone ('2026-12-01 15:30', '01.12.2026 15:30') or\n"
     "      ISO 8601 with an offset, an enum value's id, yes/no. --version: refused\n"
     "      if the lead changed since that version. --as: who moves it (default\n"
-    "      $USER). Prints the lead's stage and version after the move and the\n"
-    "      rules it ran. Sent once: on no answer, look with 'lead show' before\n"
-    "      sending it again.\n"
+    "      $CRM_USER, else $USER). Prints the lead's stage (after any automatic\n"
+    "      moves) and version. Sent again only while the service answers\n"
+    "      UNAVAILABLE (for up to --timeout ms, default 10000); with no answer\n"
+    "      at all, look with 'lead show' before sending it again.\n"
     "  crmctl lead show ID [--json] [--timeout MS]\n"
     "      The lead's data, stage, fields as people read them, and its history:\n"
     "      when (in the company's zone), who, which rule, what.\n"
@@ -125,6 +128,47 @@ s_help (void)
 
 //  ---------------------------------------------------------------- lead move
 
+//  Sends MoveLead as sender (NULL: $USER) until a reply that is not
+//  retryable (UNAVAILABLE: the service rolled it back, so sending again is
+//  safe) or timeout_ms. No reply at all is not sent again: the move may
+//  have been applied. Returns 0 with *reply_p (the caller frees it), or -1
+//  after printing why.
+static int
+s_send (const char *command, const ProtobufCMessage *move, const char *sender, long timeout_ms,
+        Crm__V1__Reply **reply_p)
+{
+    *reply_p = NULL;
+    client_t *client = cli_client (command, "leads");
+    if (!client)
+        return -1;
+    if (sender && client_set_sender (client, sender)) {
+        cli_error (command, "the login '%.40s...' is too long", sender);
+        client_destroy (&client);
+        return -1;
+    }
+    int64_t deadline = clock_mono_ms () + timeout_ms;
+    int backoff = 100;
+    while (true) {
+        int64_t left = deadline - clock_mono_ms ();
+        Crm__V1__Reply *reply = NULL;
+        if (left <= 0 || client_call (client, "MoveLead", move, (int) left, &reply)) {
+            cli_error (command,
+                       "no answer from leads at %s within %ld ms; is crm-leads running? (look with "
+                       "'crmctl lead show' whether it moved)",
+                       client_endpoint (client), timeout_ms);
+            break;
+        }
+        crm__v1__reply__free_unpacked (*reply_p, NULL);
+        *reply_p = reply;
+        if (!reply->error || !reply->error->retryable || clock_mono_ms () + backoff >= deadline)
+            break;
+        zclock_sleep (backoff);
+        backoff = backoff * 2 < 1000 ? backoff * 2 : 1000;
+    }
+    client_destroy (&client);
+    return *reply_p ? 0 : -1;
+}
+
 int
 cmd_funnel_move_run (int argc, char **argv)
 {
@@ -140,6 +184,7 @@ cmd_funnel_move_run (int argc, char **argv)
     char *names[MAX_SET] = {0};
     Crm__V1__MoveLead move = CRM__V1__MOVE_LEAD__INIT;
     long version = 0, timeout_ms = TIMEOUT_MS;
+    const char *sender = config_str ("CRM_USER", NULL);
     int c, rc = CLI_EXIT_OK;
     optind = 0;
     while (rc == CLI_EXIT_OK && (c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
@@ -165,8 +210,7 @@ cmd_funnel_move_run (int argc, char **argv)
                 if (cli_parse_long (optarg, 1, UINT32_MAX, &version))
                     rc = cli_usage_error (command, "--version wants a version number, got '%s'", optarg);
                 break;
-            //  The command's sender is who moves it (client.h: $USER).
-            case O_AS: setenv ("USER", optarg, 1); break;
+            case O_AS: sender = optarg; break;
             case O_TIMEOUT: rc = s_timeout (command, optarg, &timeout_ms); break;
             case 'h': rc = s_help (); goto cleanup;
             default: rc = cli_option_error (command, c, argv);
@@ -184,7 +228,7 @@ cmd_funnel_move_run (int argc, char **argv)
 
     Crm__V1__Reply *reply = NULL;
     rc = CLI_EXIT_FAIL;
-    if (cli_query (command, "leads", "MoveLead", &move.base, timeout_ms, &reply) == 0) {
+    if (s_send (command, &move.base, sender, timeout_ms, &reply) == 0) {
         Crm__V1__MoveLeadReply *result = NULL;
         rc = s_reply (command, reply, "MoveLeadReply", &crm__v1__move_lead_reply__descriptor,
                       (ProtobufCMessage **) &result);

@@ -12,7 +12,7 @@
 const char cmd_notifications_usage[] =
     "  crmctl notifications --user U [--limit N] [--timeout MS]\n"
     "      Lists the notifications stored for user U (at most N, default: the\n"
-    "      notifier's 50): id, time in CRM_TIMEZONE (default Europe/Moscow),\n"
+    "      notifier's 50): id, time in CRM_TIME_ZONE (default Europe/Moscow),\n"
     "      what it concerns (e.g. lead:42) and the text. Waits up to --timeout ms\n"
     "      (default 5000) for the notifier.\n";
 

@@ -17,7 +17,7 @@
 const char cmd_timers_usage[] =
     "  crmctl timers [--owner O] [--key-prefix P] [--limit N] [--timeout MS]\n"
     "      Lists the pending timers, earliest first (at most N, 1 to 1000, default\n"
-    "      100): due time in CRM_TIMEZONE (default Europe/Moscow), owner, key and\n"
+    "      100): due time in CRM_TIME_ZONE (default Europe/Moscow), owner, key and\n"
     "      correlation id; then how many are pending in all ('100000+' beyond\n"
     "      that). --owner and --key-prefix keep only one owner's timers or keys\n"
     "      starting with P. Waits up to --timeout ms (default 5000) for the timer\n"

@@ -10,6 +10,8 @@
 #include "cmd_notifications.h"
 #include "cmd_pipeline.h"
 #include "cmd_status.h"
+#include "cmd_task.h"
+#include "cmd_tasks.h"
 #include "cmd_timers.h"
 
 #include <stdio.h>
@@ -27,6 +29,7 @@ s_usage (FILE *out)
     fputs (cmd_notifications_usage, out);
     fputs (cmd_pipeline_usage, out);
     fputs (cmd_status_usage, out);
+    fputs (cmd_task_usage, out);
     fputs (cmd_timers_usage, out);
     fputs ("  crmctl help\n"
            "      Prints this text (so do 'crmctl', 'crmctl --help', and --help after\n"
@@ -63,12 +66,18 @@ main (int argc, char **argv)
         return cmd_pipeline_run (argc - 1, argv + 1);
     if (strcmp (command, "status") == 0)
         return cmd_status_run (argc - 1, argv + 1);
+    if (strcmp (command, "task") == 0)
+        return cmd_task_run (argc - 1, argv + 1);
+    if (strcmp (command, "tasks") == 0)
+        return cmd_tasks_list_run (argc - 1, argv + 1);
+    if (strcmp (command, "activities") == 0)
+        return cmd_tasks_activities_run (argc - 1, argv + 1);
     if (strcmp (command, "timers") == 0)
         return cmd_timers_run (argc - 1, argv + 1);
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
     return cli_usage_error ("",
                             "unknown command '%s' (known: lead, leads, contacts, companies, notifications, "
-                            "pipeline check, status, timers)",
+                            "pipeline check, status, task, tasks, activities, timers)",
                             command);
 }

@@ -155,7 +155,7 @@ addr=${CRM_BIND_ADDR:-127.0.0.1}
       exports+=" $var=${!var}"
     done
   done
-  [[ ${CRM_TIMEZONE:-Europe/Moscow} != Europe/Moscow ]] && exports+=" CRM_TIMEZONE=$CRM_TIMEZONE"
+  [[ ${CRM_TIME_ZONE:-Europe/Moscow} != Europe/Moscow ]] && exports+=" CRM_TIME_ZONE=$CRM_TIME_ZONE"
   [[ $PGPORT != 55432 ]] && exports+=" PGPORT=$PGPORT"
   [[ -n ${CRM_PG_DIR:-} ]] && exports+=" CRM_PG_DIR=$CRM_PG_DIR"
   echo "Try, in another terminal, in $ROOT:"

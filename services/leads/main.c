@@ -22,7 +22,6 @@
 #include "tz.h"
 #include "views.h"
 
-#define STAFF_FILE "deploy/pipelines/staff.yaml"
 #define PIPELINE_FILE "deploy/pipelines/lead_funnel.yaml"
 
 #include <inttypes.h>
@@ -213,22 +212,16 @@ s_intake_socket (const config_t *cfg)
 }
 
 //  The staff directory and the funnel's definition, checked; the company's
-//  zone made the process's. Returns 0, or -1 with "FILE:LINE: problem" (or
-//  the setting at fault) in err.
+//  zone made the process's (pipeline_setup). Returns 0, or -1 with "FILE:LINE:
+//  problem" in err.
 static int
 s_load_definitions (staff_t **staff, pipeline_t **def, char *err, size_t err_size)
 {
-    const char *staff_file = config_str ("CRM_STAFF_FILE", STAFF_FILE);
-    const char *pipeline_file = config_str ("CRM_LEADS_PIPELINE", PIPELINE_FILE);
-    *staff = staff_load (staff_file, config_str ("CRM_TIME_ZONE", ""), err, err_size);
-    if (!*staff || tz_init ((*staff)->time_zone, err, err_size))
-        return -1;
-    *def = pipeline_load (pipeline_file, *staff, config_str ("CRM_DURATIONS", ""), err, err_size);
-    if (!*def)
+    if (pipeline_setup ("CRM_LEADS_PIPELINE", PIPELINE_FILE, staff, def, err, err_size))
         return -1;
     if (strcmp ((*def)->record, "lead") != 0) {
-        snprintf (err, err_size, "%s: record is '%s': the leads service runs a pipeline of leads",
-                  pipeline_file, (*def)->record);
+        snprintf (err, err_size, "%s: record is '%s': the leads service runs a pipeline of leads", (*def)->path,
+                  (*def)->record);
         return -1;
     }
     return 0;

@@ -12,6 +12,11 @@
 # ...) are read from its outbox (bus.py decode) or from the timer service.
 # Durations are shortened with CRM_DURATIONS.
 
+# The company's zone is the staff file's, Europe/Moscow, as shipped (the
+# runner sets UTC for every service); test_time_zone_defaults_to_moscow
+# starts the services without it.
+export CRM_TIME_ZONE=Europe/Moscow
+
 # start_funnel [VAR=VALUE...]: leads, notifier and timer, each given VARs.
 start_funnel() {
   spawn_service leads "$@"
@@ -346,7 +351,7 @@ test_daylight_saving_changes_in_berlin() {
 
 test_time_zone_defaults_to_moscow() {
   fresh_db
-  start_funnel
+  start_funnel CRM_TIME_ZONE=
   # Moscow keeps UTC+3 all year: 03:10 on Berlin's change day is 00:10 UTC.
   check_call Europe/Moscow "2027-03-28 03:10" "2027-03-28 00:10" "28.03.2027 03:10"
   check_call Europe/Moscow "01.12.2026 15:30" "2026-12-01 12:30" "01.12.2026 15:30"

@@ -48,7 +48,7 @@ test_shipped_files_pass() {
   assert_eq "$RC" 0 "exit status for new_client.yaml ($ERR)"
   assert_eq "$OUT" "$PIPELINES/new_client.yaml: ok (pipeline new_client «Новый клиент»: 11 stages, 8 fields, 14 rules)" "ok line"
 
-  check --staff "$PIPELINES/staff.yaml"
+  CRM_TIME_ZONE= check --staff "$PIPELINES/staff.yaml"   # (the runner sets UTC)
   assert_eq "$RC" 0 "exit status for the staff file alone ($ERR)"
   assert_eq "$OUT" "$PIPELINES/staff.yaml: ok (staff: 6 people, time zone Europe/Moscow, lead assignment round_robin)" "staff ok line"
 
@@ -120,4 +120,27 @@ test_unknown_key_in_staff() {
   check --staff "$T_DIR/staff.yaml"
   assert_eq "$RC" 1 "exit status"
   assert_eq "$ERR" "$T_DIR/staff.yaml:$line: person 'sidorov': unknown key 'role' (allowed: login, name, roles)" "error"
+}
+
+# A service stops at start, before touching its database, on a definition
+# with a mistake: exit status 2 and the loader's FILE:LINE line in its log.
+test_service_stops_on_bad_definition() {
+  local line rc=0
+  line=$(variant new_client.yaml "moves: [awaiting_payment]" "    moves: [awaiting_paymant]")
+  CRM_DEALS_PIPELINE=$T_DIR/bad.yaml CRM_STAFF_FILE=$T_DIR/staff.yaml \
+    timeout 30 "$BIN/crm-deals" >"$T_DIR/deals.log" 2>&1 || rc=$?
+  assert_eq "$rc" 2 "crm-deals exit status"
+  assert_contains "$(cat "$T_DIR/deals.log")" "bad pipeline definition" "the log"
+  assert_contains "$(cat "$T_DIR/deals.log")" "bad.yaml:$line: " "the log names file and line"
+  assert_contains "$(cat "$T_DIR/deals.log")" "awaiting_paymant" "the log names the unknown stage"
+
+  rc=0
+  CRM_DURATIONS=payment_chas=5s timeout 30 "$BIN/crm-deals" >"$T_DIR/deals-durations.out" 2>&1 || rc=$?
+  assert_eq "$rc" 2 "crm-deals exit status with an unknown duration in CRM_DURATIONS"
+  assert_contains "$(cat "$T_DIR/deals-durations.out")" "payment_chas" "the log names the unknown duration"
+
+  rc=0
+  CRM_TIME_ZONE=Europe/Mosow timeout 30 "$BIN/crm-deals" >"$T_DIR/deals-zone.out" 2>&1 || rc=$?
+  assert_eq "$rc" 2 "crm-deals exit status with an unknown time zone"
+  assert_contains "$(cat "$T_DIR/deals-zone.out")" "Europe/Mosow" "the log names the zone"
 }

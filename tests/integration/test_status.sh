@@ -42,8 +42,8 @@ test_status_shows_all_services_and_lag() {
   assert_eq "$(svc_field leads .last_sequence)" 10 "leads' last sequence (2 events per lead)"
   assert_eq "$(svc_field notifier .last_sequence)" 5 "notifier's last sequence (one NotificationStored per lead)"
   assert_eq "$(svc_field notifier '[.sources[].source]')" '["leads","deals","tasks","timer"]' "notifier's sources"
-  assert_eq "$(svc_field tasks '[.sources[].source]')" '["leads","deals"]' "tasks' sources"
-  assert_eq "$(svc_field leads '.sources | length')" 0 "leads' sources"
+  assert_eq "$(svc_field tasks '[.sources[].source]')" '["leads","deals","timer"]' "tasks' sources"
+  assert_eq "$(svc_field leads '[.sources[].source]')" '["tasks","timer"]' "leads' sources"
   local s
   for s in leads deals tasks notifier timer; do
     assert_eq "$(svc_field $s .pid)" "$(service_pid $s)" "$s's pid in crmctl status"

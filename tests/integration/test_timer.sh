@@ -500,7 +500,7 @@ test_crmctl_timers_and_status() {
   note "crmctl timers --owner bench --key-prefix x: (first lines): $(head -n 2 <<<"$out")"
   assert_eq "$(wc -l <<<"$out")" 26 "lines: 25 timers and the count"
   assert_eq "$(tail -n 1 <<<"$out")" "25 pending" "count line"
-  # Earliest first: due time (CRM_TIMEZONE=UTC in tests), owner, key, correlation id.
+  # Earliest first: due time (CRM_TIME_ZONE=UTC in tests), owner, key, correlation id.
   first=$(head -n 1 <<<"$out")
   assert_eq "$first" "$(TZ=UTC date -d "@$(((t0 + 3600000) / 1000))" '+%Y-%m-%d %H:%M UTC')  bench  x:0  bulk:0" \
     "first line"

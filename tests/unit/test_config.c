@@ -75,12 +75,12 @@ test_defaults_for_leads (void **state)
     assert_string_equal (cfg.service, "leads");
     assert_string_equal (cfg.bind_addr, "127.0.0.1");
     assert_int_equal (cfg.base_port, 5550);
-    assert_int_equal (cfg.source_count, 0);
+    assert_int_equal (cfg.source_count, 2);      // tasks, timer
     assert_int_equal (cfg.heartbeat_ms, 1000);
     assert_int_equal (cfg.replay_timeout_ms, 2000);
     assert_int_equal (cfg.batch_max, 1000);
     assert_int_equal (cfg.outbox_retention_s, 7 * 86400);
-    assert_int_equal (cfg.max_message_bytes, 262144);
+    assert_int_equal (cfg.max_message_bytes, 16 << 20);
     assert_string_equal (cfg.db_user, "crm_leads");
     assert_string_equal (cfg.db_password, "");
 }
@@ -103,14 +103,22 @@ test_default_sources_follow_the_event_flow (void **state)
 {
     (void) state;
     config_t cfg;
+    s_load_ok (&cfg, "leads");
+    assert_int_equal (cfg.source_count, 2);
+    assert_string_equal (cfg.sources[0], "tasks");
+    assert_string_equal (cfg.sources[1], "timer");
+
     s_load_ok (&cfg, "deals");
-    assert_int_equal (cfg.source_count, 1);
+    assert_int_equal (cfg.source_count, 3);
     assert_string_equal (cfg.sources[0], "leads");
+    assert_string_equal (cfg.sources[1], "tasks");
+    assert_string_equal (cfg.sources[2], "timer");
 
     s_load_ok (&cfg, "tasks");
-    assert_int_equal (cfg.source_count, 2);
+    assert_int_equal (cfg.source_count, 3);
     assert_string_equal (cfg.sources[0], "leads");
     assert_string_equal (cfg.sources[1], "deals");
+    assert_string_equal (cfg.sources[2], "timer");
 
     s_load_ok (&cfg, "notifier");
     assert_int_equal (cfg.source_count, 4);
