@@ -201,6 +201,41 @@ test_in_progress_requests_one_proposal_task() {
   assert_eq "$(sql "SELECT count(*) FROM leads.dead_letter")" 0 "dead letters"
 }
 
+test_proposal_task_and_call_in_the_tasks_service() {
+  fresh_db
+  spawn_service leads
+  spawn_service tasks CRM_TASKS_SOURCES=leads
+  spawn_service notifier CRM_NOTIFIER_SOURCES=leads,tasks
+  service_ready leads
+  service_ready tasks
+  service_ready notifier
+  local id task when
+  id=$(client t1)
+  move "$id" in_progress >/dev/null
+  wait_until 60 eval "crmctl tasks --record lead:$id --json | jq -e 'length == 1'" ||
+    fail "no task of lead:$id in the tasks service: $(crmctl tasks --record "lead:$id" 2>&1)"
+  assert_eq "$(crmctl tasks --record "lead:$id" --json | jq -c '.[0] | [.title, .responsible, .creator, .tag, .rule]')" \
+    '["Рассчитать запрос и выставить КП","ivanov","ivanov","proposal","proposal"]' "the proposal task"
+  task=$(crmctl tasks --record "lead:$id" --json | jq -r '.[0].id')
+  # TaskCreated comes back to the lead; the task's responsible is told.
+  wait_sql 60 "SELECT task_id FROM leads.lead_task WHERE lead_id = $id" "$task" "the task's id on the lead"
+  wait_sql 60 "SELECT count(*) FROM notifier.notification WHERE recipient = 'ivanov'
+               AND request_key = 'task:$task:created:ivanov' AND correlation_id = 'lead:$id'" 1 "the task's notification"
+  assert_eq "$(crmctl task complete "$task" --as ivanov)" "task $task completed" "completing the task"
+  wait_sql 60 "SELECT completed FROM leads.lead_task WHERE lead_id = $id" t "the task completed on the lead"
+  assert_eq "$(lead "$id" | jq -r '[.history[] | select(.action | startswith("task ")) | .action] | join(",")')" \
+    "task requested,task created,task completed" "history of the task"
+
+  # The call is an activity in the manager's list, at next_call_at.
+  move "$id" answer_given --set "next_call_at=2027-01-15 10:00" >/dev/null
+  wait_until 60 eval "crmctl activities --user ivanov --json | jq -e 'length == 1'" ||
+    fail "no activity for ivanov: $(crmctl activities --user ivanov 2>&1)"
+  when=$(crmctl activities --user ivanov --json | jq -r '.[0] | "\(.title)|\(.record)|\(.at_ms)"')
+  assert_eq "$when" "Звонок клиенту: Анна Клиентова ООО Ромашка|lead:$id|$(utc_ms "2027-01-15 07:00")" "the call activity"
+  assert_eq "$(sql "SELECT count(*) FROM leads.dead_letter") $(sql "SELECT count(*) FROM tasks.dead_letter")" "0 0" \
+    "dead letters (leads, tasks)"
+}
+
 # ---------------------------------------------------------------- §1.3 the call
 
 test_answer_given_requires_next_call_at() {
