@@ -161,8 +161,10 @@ addr=${CRM_BIND_ADDR:-127.0.0.1}
   echo "Try, in another terminal, in $ROOT:"
   [[ -n $exports ]] && echo "  export$exports"
   echo "  build/release/bin/crmctl lead submit --source-system website --external-id order-1 \\"
-  echo "      --name 'Иван Петров' --phone '+7 900 000-00-00'"
-  echo "  build/release/bin/crmctl notifications --user manager"
+  echo "      --name 'Иван Петров' --phone '+7 900 000-00-00' --email ivan@example.com"
+  echo "  build/release/bin/crmctl notifications --user ivanov"
+  echo "  build/release/bin/crmctl lead move 1 in_progress --as ivanov"
+  echo "  build/release/bin/crmctl lead show 1"
   echo "  build/release/bin/crmctl status"
   echo
   echo "Ctrl-C stops everything."
