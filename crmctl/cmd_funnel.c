@@ -175,9 +175,9 @@ cmd_funnel_move_run (int argc, char **argv)
     const char *command = "lead move";
     enum { O_SET = 256, O_VERSION, O_AS, O_TIMEOUT };
     static const struct option options[] = {
-        {"set", required_argument, NULL, O_SET},     {"version", required_argument, NULL, O_VERSION},
-        {"as", required_argument, NULL, O_AS},       {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"set", required_argument, NULL, O_SET}, {"version", required_argument, NULL, O_VERSION},
+        {"as", required_argument, NULL, O_AS},   {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     Crm__V1__FieldValue values[MAX_SET];
     Crm__V1__FieldValue *set[MAX_SET];
@@ -300,13 +300,13 @@ s_show_json (const Crm__V1__LeadDetail *d)
     s_json (d->stage);
     printf (", \"stage_name\": ");
     s_json (d->stage_name);
-    printf (", \"version\": %u, \"created_ms\": %" PRId64 ", \"updated_ms\": %" PRId64, d->version, d->created_ms,
-            d->updated_ms);
+    printf (", \"version\": %u, \"created_ms\": %" PRId64 ", \"updated_ms\": %" PRId64, d->version,
+            d->created_ms, d->updated_ms);
     printf (", \"contact_id\": %" PRIu64 ", \"company_id\": %" PRIu64 ", \"time_zone\": ", d->contact_id,
             d->company_id);
     s_json (d->time_zone);
-    const char *keys[] = {"source_system", "external_id", "name", "phone", "email", "company", "comment",
-                          "responsible"};
+    const char *keys[] = {"source_system", "external_id", "name",    "phone",
+                          "email",         "company",     "comment", "responsible"};
     const char *texts[] = {l ? l->source_system : "", l ? l->external_id : "", l ? l->name : "",
                            l ? l->phone : "",         l ? l->email : "",       l ? l->company : "",
                            l ? l->comment : "",       l ? l->responsible : ""};
@@ -375,7 +375,8 @@ cmd_funnel_show_run (int argc, char **argv)
     if (cli_query (command, "leads", "ShowLead", &show.base, timeout_ms, &reply))
         return CLI_EXIT_FAIL;
     Crm__V1__LeadDetail *detail = NULL;
-    rc = s_reply (command, reply, "LeadDetail", &crm__v1__lead_detail__descriptor, (ProtobufCMessage **) &detail);
+    rc = s_reply (command, reply, "LeadDetail", &crm__v1__lead_detail__descriptor,
+                  (ProtobufCMessage **) &detail);
     if (detail && json)
         s_show_json (detail);
     else if (detail)
@@ -485,9 +486,12 @@ cmd_funnel_list_run (int argc, char **argv)
     bool leads = strcmp (command, "leads") == 0, contacts = strcmp (command, "contacts") == 0;
     enum { O_STAGE = 256, O_USER, O_LIMIT, O_JSON, O_TIMEOUT };
     static const struct option options[] = {
-        {"stage", required_argument, NULL, O_STAGE}, {"user", required_argument, NULL, O_USER},
-        {"limit", required_argument, NULL, O_LIMIT}, {"json", no_argument, NULL, O_JSON},
-        {"timeout", required_argument, NULL, O_TIMEOUT}, {"help", no_argument, NULL, 'h'},
+        {"stage", required_argument, NULL, O_STAGE},
+        {"user", required_argument, NULL, O_USER},
+        {"limit", required_argument, NULL, O_LIMIT},
+        {"json", no_argument, NULL, O_JSON},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     Crm__V1__ListLeads list_leads = CRM__V1__LIST_LEADS__INIT;
@@ -510,7 +514,8 @@ cmd_funnel_list_run (int argc, char **argv)
                 break;
             case O_LIMIT:
                 if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (command, "--limit wants a number from 1 to 1000, got '%s'", optarg);
+                    return cli_usage_error (command, "--limit wants a number from 1 to 1000, got '%s'",
+                                            optarg);
                 break;
             case O_JSON: json = true; break;
             case O_TIMEOUT:
@@ -525,11 +530,11 @@ cmd_funnel_list_run (int argc, char **argv)
         return cli_usage_error (command, "unexpected argument '%s'", argv[optind]);
     list_leads.limit = list_contacts.limit = list_companies.limit = (uint32_t) limit;
     const char *type = leads ? "ListLeads" : contacts ? "ListContacts" : "ListCompanies";
-    const ProtobufCMessage *request = leads      ? &list_leads.base
+    const ProtobufCMessage *request = leads    ? &list_leads.base
                                     : contacts ? &list_contacts.base
                                                : &list_companies.base;
     const char *answer_type = leads ? "LeadList" : contacts ? "ContactList" : "CompanyList";
-    const ProtobufCMessageDescriptor *descriptor = leads      ? &crm__v1__lead_list__descriptor
+    const ProtobufCMessageDescriptor *descriptor = leads    ? &crm__v1__lead_list__descriptor
                                                  : contacts ? &crm__v1__contact_list__descriptor
                                                             : &crm__v1__company_list__descriptor;
     Crm__V1__Reply *reply = NULL;

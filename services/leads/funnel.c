@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OWNER "leads"           // our timers' owner in the timer service
-#define MAX_SET 64              // field values one MoveLead may set
+#define OWNER "leads"  // our timers' owner in the timer service
+#define MAX_SET 64     // field values one MoveLead may set
 #define MAX_MANAGERS 256
 
 struct funnel_t {
@@ -29,7 +29,7 @@ funnel_new (service_t *svc, const pipeline_t *def, const staff_t *staff)
 {
     funnel_t *self = calloc (1, sizeof *self);
     if (self)
-        *self = (funnel_t) {svc, def, staff};
+        *self = (funnel_t){svc, def, staff};
     return self;
 }
 
@@ -57,7 +57,7 @@ s_assign (funnel_t *self, const char **login)
     uint64_t turn = 0;
     db_rc_t rc = store_next_turn (service_db (self->svc), &turn);
     if (rc == DB_OK && n == 0)
-        rc = DB_PERMANENT;      // staff_load refuses round_robin without managers
+        rc = DB_PERMANENT;  // staff_load refuses round_robin without managers
     if (rc == DB_OK)
         *login = managers[turn % n];
     return rc;
@@ -73,7 +73,7 @@ typedef struct {
     const char *causation;
     char correlation[32];
     char record[32];
-    uint32_t version;           // after the change
+    uint32_t version;  // after the change
     uint64_t contact_id, company_id;
 } apply_t;
 
@@ -146,8 +146,8 @@ static service_rc_t
 s_contact (apply_t *a, const engine_effect_t *e)
 {
     bool no_deal = e->flag && *e->flag;
-    db_rc_t rc = store_contact_make (service_db (a->self->svc), a->lead, no_deal, &a->contact_id,
-                                     &a->company_id);
+    db_rc_t rc =
+        store_contact_make (service_db (a->self->svc), a->lead, no_deal, &a->contact_id, &a->company_id);
     if (rc)
         return service_rc (rc);
     //  The engine's own line says what the rule asked for; this one which
@@ -229,13 +229,15 @@ static service_rc_t
 s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, const char *causation, bool save,
          engine_result_t *result)
 {
-    engine_record_t record = {lead->id,     lead->stage,  lead->version, lead->entered_ms, lead->responsible,
-                              lead->values, lead->n_values, lead->tags,  lead->n_tags};
+    engine_record_t record = {lead->id,         lead->stage,       lead->version,
+                              lead->entered_ms, lead->responsible, lead->values,
+                              lead->n_values,   lead->tags,        lead->n_tags};
     if (engine_apply (self->def, &record, in, result) < 0)
         return SERVICE_FAIL;
     if (result->code)
         return SERVICE_OK;
-    apply_t a = {self, lead, in, result, causation, "", "", lead->version, lead->contact_id, lead->company_id};
+    apply_t a = {
+        self, lead, in, result, causation, "", "", lead->version, lead->contact_id, lead->company_id};
     snprintf (a.correlation, sizeof a.correlation, "lead:%" PRIu64, lead->id);
     snprintf (a.record, sizeof a.record, "lead:%" PRIu64, lead->id);
     if (result->changed || a.version == 0)
@@ -243,15 +245,15 @@ s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, con
     db_t *db = service_db (self->svc);
     db_rc_t rc = DB_OK;
     if (result->changed || save)
-        rc = store_lead_save (db, lead->id, result->stage, result->values, result->n_values, result->entered_ms,
-                              a.version, lead->responsible);
+        rc = store_lead_save (db, lead->id, result->stage, result->values, result->n_values,
+                              result->entered_ms, a.version, lead->responsible);
     if (rc == DB_OK)
         rc = store_history_add (db, lead->id, in->now_ms, result->history, result->n_history);
     service_rc_t src = service_rc (rc);
     for (size_t i = 0; src == SERVICE_OK && i < result->n_moves; i++) {
         const engine_move_t *m = &result->moves[i];
         if (!*m->from)
-            continue;   // entering the first stage: LeadCreated says so
+            continue;  // entering the first stage: LeadCreated says so
         Crm__V1__LeadMoved event = CRM__V1__LEAD_MOVED__INIT;
         event.lead_id = lead->id;
         event.from_stage = (char *) m->from;
@@ -292,8 +294,9 @@ funnel_created (funnel_t *self, uint64_t lead_id, Crm__V1__LeadReceived *lead, c
     event.lead_id = lead_id;
     event.lead = lead;
     event.stage = self->def->stages[0].id;
-    log_info ("lead created", "lead_id", log_u64 (id, lead_id), "correlation_id", correlation, "source_system",
-              lead->source_system, "external_id", lead->external_id, "responsible", lead->responsible, NULL);
+    log_info ("lead created", "lead_id", log_u64 (id, lead_id), "correlation_id", correlation,
+              "source_system", lead->source_system, "external_id", lead->external_id, "responsible",
+              lead->responsible, NULL);
     service_rc_t rc = service_emit (self->svc, &event.base, correlation, causation_id);
     if (rc)
         return rc;
@@ -353,7 +356,7 @@ funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
     }
     if (move->n_set > MAX_SET) {
         snprintf (message, sizeof message, "at most %d fields in one move", MAX_SET);
-        service_reply_error (reply, "INVALID_ARGUMENT", message, (const char *[]) {"set"}, 1);
+        service_reply_error (reply, "INVALID_ARGUMENT", message, (const char *[]){"set"}, 1);
         goto cleanup;
     }
     rc = service_rc (store_lead_load (service_db (svc), move->lead_id, true, &lead));
@@ -361,12 +364,12 @@ funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
         goto cleanup;
     if (!lead.id) {
         snprintf (message, sizeof message, "no lead %" PRIu64, move->lead_id);
-        service_reply_error (reply, "NOT_FOUND", message, (const char *[]) {"lead_id"}, 1);
+        service_reply_error (reply, "NOT_FOUND", message, (const char *[]){"lead_id"}, 1);
         rc = SERVICE_REJECT;
         goto cleanup;
     }
     for (size_t i = 0; i < move->n_set; i++)
-        set[i] = (engine_value_t) {move->set[i]->name, move->set[i]->value};
+        set[i] = (engine_value_t){move->set[i]->name, move->set[i]->value};
     engine_input_t in = {.kind = ENGINE_MOVE,
                          .actor = *cmd->sender ? cmd->sender : "unknown",
                          .now_ms = clock_now_ms (),
@@ -436,7 +439,7 @@ funnel_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, c
     uint64_t id = 0;
     char timer[128];
     if (strcmp (fired->owner, OWNER) != 0)
-        ;   // another service's timer
+        ;  // another service's timer
     else if (engine_parse_timer_key (self->def, fired->key, &id, timer, sizeof timer)) {
         snprintf (reason, size, "timer key '%.200s' is not one of the lead funnel's", fired->key);
         rc = SERVICE_REJECT;
@@ -491,7 +494,8 @@ service_rc_t
 funnel_task_created (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
     (void) svc;
-    Crm__V1__TaskCreated *task = crm__v1__task_created__unpack (NULL, event->payload.len, event->payload.data);
+    Crm__V1__TaskCreated *task =
+        crm__v1__task_created__unpack (NULL, event->payload.len, event->payload.data);
     if (!task) {
         snprintf (reason, size, "payload is not a crm.v1.TaskCreated");
         return SERVICE_REJECT;

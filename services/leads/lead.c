@@ -41,15 +41,15 @@ lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *mes
     int n = 0;
     message[0] = 0;
 //  Names each field once, with the first problem found in it.
-#define INVALID(field, ...)                                 \
-    do {                                                    \
-        if (s_named (fields, n, field))                     \
-            break;                                          \
-        if (n == 0)                                         \
-            snprintf (message, size, __VA_ARGS__);          \
-        if (n < LEAD_MAX_INVALID)                           \
-            fields[n] = field;                              \
-        n++;                                                \
+#define INVALID(field, ...)                        \
+    do {                                           \
+        if (s_named (fields, n, field))            \
+            break;                                 \
+        if (n == 0)                                \
+            snprintf (message, size, __VA_ARGS__); \
+        if (n < LEAD_MAX_INVALID)                  \
+            fields[n] = field;                     \
+        n++;                                       \
     } while (0)
 
     const struct {
@@ -57,10 +57,14 @@ lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *mes
         const char *value;
         size_t max;
     } texts[] = {
-        {"source_system", lead->source_system, 100}, {"external_id", lead->external_id, 200},
-        {"name", lead->name, LEAD_FIELD_MAX},        {"phone", lead->phone, 50},
-        {"email", lead->email, 254},                 {"company", lead->company, LEAD_FIELD_MAX},
-        {"comment", lead->comment, (size_t) 4 * LEAD_FIELD_MAX}, {"responsible", lead->responsible, 100},
+        {"source_system", lead->source_system, 100},
+        {"external_id", lead->external_id, 200},
+        {"name", lead->name, LEAD_FIELD_MAX},
+        {"phone", lead->phone, 50},
+        {"email", lead->email, 254},
+        {"company", lead->company, LEAD_FIELD_MAX},
+        {"comment", lead->comment, (size_t) 4 * LEAD_FIELD_MAX},
+        {"responsible", lead->responsible, 100},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         if (strlen (texts[i].value) > texts[i].max)

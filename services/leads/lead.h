@@ -10,14 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEAD_FIELD_MAX 1000     // bytes per text field (comment: 4000)
+#define LEAD_FIELD_MAX 1000  // bytes per text field (comment: 4000)
 #define LEAD_MAX_INVALID 9
 
 /*  Checks a received lead. Returns the number of invalid fields (0: valid)
     and names them in fields (up to LEAD_MAX_INVALID pointers to static
     strings), with one sentence about the first in message (size bytes). */
-int lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *message,
-                   size_t size);
+int lead_validate (const Crm__V1__LeadReceived *lead, const char **fields, char *message, size_t size);
 
 /*  The keys that find a contact or company again whatever way people wrote
     it, written into out (size bytes, NUL-terminated, cut if too short);

@@ -31,8 +31,8 @@
 
 //  A lead received in the open batch, waiting for the batch's one insert.
 typedef struct {
-    Crm__V1__LeadReceived *lead;    // owned
-    service_reply_t *reply;         // the command's, or NULL from the intake
+    Crm__V1__LeadReceived *lead;  // owned
+    service_reply_t *reply;       // the command's, or NULL from the intake
     char causation_id[160];
 } received_t;
 
@@ -127,8 +127,7 @@ static service_rc_t
 s_submit_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
 {
     (void) svc;
-    Crm__V1__LeadReceived *lead =
-        crm__v1__lead_received__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    Crm__V1__LeadReceived *lead = crm__v1__lead_received__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!lead) {
         service_reply_error (reply, "MALFORMED", "payload is not a crm.v1.LeadReceived", NULL, 0);
         return SERVICE_REJECT;
@@ -220,8 +219,8 @@ s_load_definitions (staff_t **staff, pipeline_t **def, char *err, size_t err_siz
     if (pipeline_setup ("CRM_LEADS_PIPELINE", PIPELINE_FILE, staff, def, err, err_size))
         return -1;
     if (strcmp ((*def)->record, "lead") != 0) {
-        snprintf (err, err_size, "%s: record is '%s': the leads service runs a pipeline of leads", (*def)->path,
-                  (*def)->record);
+        snprintf (err, err_size, "%s: record is '%s': the leads service runs a pipeline of leads",
+                  (*def)->path, (*def)->record);
         return -1;
     }
     return 0;

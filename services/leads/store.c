@@ -43,8 +43,8 @@ store_destroy (store_t **self_p)
 int
 store_add (store_t *self, const Crm__V1__LeadReceived *lead, const char *responsible)
 {
-    const char *values[COLUMNS] = {lead->source_system, lead->external_id, lead->name, lead->phone,
-                                   lead->email, lead->company, lead->comment, responsible};
+    const char *values[COLUMNS] = {lead->source_system, lead->external_id, lead->name,    lead->phone,
+                                   lead->email,         lead->company,     lead->comment, responsible};
     int err = 0;
     for (int i = 0; i < COLUMNS; i++)
         err |= sqlarray_text (self->columns[i], values[i]);
@@ -123,8 +123,21 @@ s_i64 (char *buf, int64_t value)
 }
 
 enum {
-    L_SOURCE_SYSTEM, L_EXTERNAL_ID, L_NAME, L_PHONE, L_EMAIL, L_COMPANY, L_COMMENT, L_RESPONSIBLE,
-    L_STAGE, L_VERSION, L_ENTERED, L_CREATED, L_UPDATED, L_CONTACT, L_COMPANY_ID
+    L_SOURCE_SYSTEM,
+    L_EXTERNAL_ID,
+    L_NAME,
+    L_PHONE,
+    L_EMAIL,
+    L_COMPANY,
+    L_COMMENT,
+    L_RESPONSIBLE,
+    L_STAGE,
+    L_VERSION,
+    L_ENTERED,
+    L_CREATED,
+    L_UPDATED,
+    L_CONTACT,
+    L_COMPANY_ID
 };
 
 #define BUILTINS 5
@@ -165,10 +178,11 @@ store_lead_new (store_lead_t *lead, uint64_t id, const Crm__V1__LeadReceived *re
     return 0;
 }
 
-#define LEAD_COLUMNS                                                                                     \
-    "SELECT source_system, external_id, name, phone, email, company, comment, responsible, stage,"    \
-    " version, " MS ("entered_at") ", " MS ("created_at") ", " MS ("updated_at") ","                 \
-    " coalesce (contact_id, 0), coalesce (company_id, 0) FROM lead WHERE id = $1"
+#define LEAD_COLUMNS                                                                               \
+    "SELECT source_system, external_id, name, phone, email, company, comment, responsible, stage," \
+    " version, " MS ("entered_at") ", " MS ("created_at") ", " MS (                                \
+        "updated_at") ","                                                                          \
+                      " coalesce (contact_id, 0), coalesce (company_id, 0) FROM lead WHERE id = $1"
 
 db_rc_t
 store_lead_load (db_t *db, uint64_t id, bool for_update, store_lead_t *lead)
@@ -214,15 +228,15 @@ store_lead_load (db_t *db, uint64_t id, bool for_update, store_lead_t *lead)
     if (!lead->values || !lead->tags)
         return DB_PERMANENT;
     for (size_t i = 0; i < n_fields; i++)
-        lead->values[lead->n_values++] = (engine_value_t) {PQgetvalue (lead->field_rows, (int) i, 0),
-                                                           PQgetvalue (lead->field_rows, (int) i, 1)};
+        lead->values[lead->n_values++] = (engine_value_t){PQgetvalue (lead->field_rows, (int) i, 0),
+                                                          PQgetvalue (lead->field_rows, (int) i, 1)};
     lead->n_fields = n_fields;
     s_builtins (lead);
     for (size_t i = 0; i < n_tags; i++)
         lead->tags[lead->n_tags++] =
-            (engine_tag_t) {PQgetvalue (lead->tag_rows, (int) i, 0),
-                            (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 1), NULL, 10),
-                            (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 2), NULL, 10)};
+            (engine_tag_t){PQgetvalue (lead->tag_rows, (int) i, 0),
+                           (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 1), NULL, 10),
+                           (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 2), NULL, 10)};
     lead->id = id;
     return DB_OK;
 }
@@ -250,13 +264,17 @@ store_lead_save (db_t *db, uint64_t id, const char *stage, const engine_value_t 
             rc = DB_PERMANENT;
     if (rc == DB_OK) {
         char id_text[24], entered[24], version_text[24];
-        const char *params[] = {s_u64 (id_text, id),       stage,        sqlarray_str (names),
-                                sqlarray_str (texts),      s_i64 (entered, entered_ms),
-                                s_u64 (version_text, version), responsible};
+        const char *params[] = {s_u64 (id_text, id),
+                                stage,
+                                sqlarray_str (names),
+                                sqlarray_str (texts),
+                                s_i64 (entered, entered_ms),
+                                s_u64 (version_text, version),
+                                responsible};
         rc = db_exec (db, NULL,
                       "UPDATE lead SET stage = $2, fields = jsonb_object ($3::text[], $4::text[]),"
                       " entered_at = " TS ("$5") ", version = $6, responsible = $7, updated_at = now ()"
-                      " WHERE id = $1",
+                                                 " WHERE id = $1",
                       7, params, NULL, NULL);
     }
     sqlarray_destroy (&names);
@@ -280,15 +298,17 @@ store_history_add (db_t *db, uint64_t id, int64_t at_ms, const engine_history_t 
             rc = DB_PERMANENT;
     if (rc == DB_OK) {
         char id_text[24], at[24];
-        const char *params[] = {s_u64 (id_text, id),          s_i64 (at, at_ms),
-                                sqlarray_str (columns[0]),    sqlarray_str (columns[1]),
-                                sqlarray_str (columns[2]),    sqlarray_str (columns[3])};
-        rc = db_exec (db, NULL,
-                      "INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
-                      " SELECT $1, " TS ("$2") ", actor, coalesce (rule, ''), action, coalesce (detail, '')"
-                      " FROM unnest ($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
-                      " AS u (actor, rule, action, detail, ord) ORDER BY ord",
-                      6, params, NULL, NULL);
+        const char *params[] = {s_u64 (id_text, id),       s_i64 (at, at_ms),
+                                sqlarray_str (columns[0]), sqlarray_str (columns[1]),
+                                sqlarray_str (columns[2]), sqlarray_str (columns[3])};
+        rc =
+            db_exec (db, NULL,
+                     "INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
+                     " SELECT $1, " TS (
+                         "$2") ", actor, coalesce (rule, ''), action, coalesce (detail, '')"
+                               " FROM unnest ($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
+                               " AS u (actor, rule, action, detail, ord) ORDER BY ord",
+                     6, params, NULL, NULL);
     }
     for (int c = 0; c < 4; c++)
         sqlarray_destroy (&columns[c]);
@@ -302,7 +322,7 @@ store_history_list (db_t *db, uint64_t id, PGresult **res)
     const char *params[] = {s_u64 (id_text, id)};
     return db_exec (db, res,
                     "SELECT " MS ("at") ", actor, rule, action, detail FROM lead_history"
-                    " WHERE lead_id = $1 ORDER BY id",
+                                        " WHERE lead_id = $1 ORDER BY id",
                     1, params, NULL, NULL);
 }
 
@@ -310,8 +330,8 @@ db_rc_t
 store_next_turn (db_t *db, uint64_t *turn)
 {
     PGresult *res;
-    db_rc_t rc = db_exec (db, &res, "UPDATE assignment SET turn = turn + 1 RETURNING turn - 1", 0, NULL, NULL,
-                          NULL);
+    db_rc_t rc =
+        db_exec (db, &res, "UPDATE assignment SET turn = turn + 1 RETURNING turn - 1", 0, NULL, NULL, NULL);
     if (rc)
         return rc;
     *turn = PQntuples (res) == 1 ? strtoull (PQgetvalue (res, 0, 0), NULL, 10) : 0;
@@ -376,12 +396,13 @@ store_contact_make (db_t *db, const store_lead_t *lead, bool no_deal, uint64_t *
         //  The flag stays only while no lead of the company became a deal.
         const char *params[] = {lead->company, name_key, flag, lead_text};
         //  (Found first, so that finding one spends no id of the sequence.)
-        rc = db_exec (db, &res,
-                      "WITH found AS (UPDATE company SET no_deal = no_deal AND $3 WHERE name_key = $2 RETURNING id),"
-                      " made AS (INSERT INTO company (name, name_key, no_deal, lead_id)"
-                      "  SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id)"
-                      " SELECT id FROM found UNION ALL SELECT id FROM made",
-                      4, params, NULL, NULL);
+        rc = db_exec (
+            db, &res,
+            "WITH found AS (UPDATE company SET no_deal = no_deal AND $3 WHERE name_key = $2 RETURNING id),"
+            " made AS (INSERT INTO company (name, name_key, no_deal, lead_id)"
+            "  SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id)"
+            " SELECT id FROM found UNION ALL SELECT id FROM made",
+            4, params, NULL, NULL);
         if (rc)
             return rc;
         *company_id = s_first_id (res);
@@ -390,10 +411,11 @@ store_contact_make (db_t *db, const store_lead_t *lead, bool no_deal, uint64_t *
     lead_email_key (lead->email, email_key, sizeof email_key);
     const char *company = *company_id ? s_u64 (company_text, *company_id) : NULL;
     const char *find[] = {phone_key, email_key};
-    rc = db_exec (db, &res,
-                  "SELECT id FROM contact WHERE ($1 <> '' AND phone_key = $1) OR ($2 <> '' AND email_key = $2)"
-                  " ORDER BY id LIMIT 1 FOR UPDATE",
-                  2, find, NULL, NULL);
+    rc =
+        db_exec (db, &res,
+                 "SELECT id FROM contact WHERE ($1 <> '' AND phone_key = $1) OR ($2 <> '' AND email_key = $2)"
+                 " ORDER BY id LIMIT 1 FOR UPDATE",
+                 2, find, NULL, NULL);
     if (rc)
         return rc;
     *contact_id = s_first_id (res);
@@ -405,8 +427,8 @@ store_contact_make (db_t *db, const store_lead_t *lead, bool no_deal, uint64_t *
                       3, params, NULL, NULL);
     }
     else {
-        const char *params[] = {lead->name, lead->phone, phone_key, lead->email, email_key,
-                                company,    flag,        lead_text};
+        const char *params[] = {lead->name, lead->phone, phone_key, lead->email,
+                                email_key,  company,     flag,      lead_text};
         rc = db_exec (db, &res,
                       "INSERT INTO contact (name, phone, phone_key, email, email_key, company_id, no_deal,"
                       " lead_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -428,11 +450,12 @@ store_list_leads (db_t *db, const char *stage, const char *user, uint32_t limit,
 {
     char limit_text[24];
     const char *params[] = {stage, user, s_u64 (limit_text, limit)};
-    return db_exec (db, res,
-                    "SELECT id, name, company, stage, responsible, version, " MS ("updated_at")
-                    " FROM lead WHERE ($1 = '' OR stage = $1) AND ($2 = '' OR responsible = $2)"
-                    " ORDER BY id DESC LIMIT $3",
-                    3, params, NULL, NULL);
+    return db_exec (
+        db, res,
+        "SELECT id, name, company, stage, responsible, version, " MS (
+            "updated_at") " FROM lead WHERE ($1 = '' OR stage = $1) AND ($2 = '' OR responsible = $2)"
+                          " ORDER BY id DESC LIMIT $3",
+        3, params, NULL, NULL);
 }
 
 db_rc_t
@@ -440,11 +463,13 @@ store_list_contacts (db_t *db, uint32_t limit, PGresult **res)
 {
     char limit_text[24];
     const char *params[] = {s_u64 (limit_text, limit)};
-    return db_exec (db, res,
-                    "SELECT c.id, c.name, c.phone, c.email, coalesce (c.company_id, 0), coalesce (co.name, ''),"
-                    " c.no_deal, coalesce (c.lead_id, 0), " MS ("c.created_at")
-                    " FROM contact c LEFT JOIN company co ON co.id = c.company_id ORDER BY c.id LIMIT $1",
-                    1, params, NULL, NULL);
+    return db_exec (
+        db, res,
+        "SELECT c.id, c.name, c.phone, c.email, coalesce (c.company_id, 0), coalesce (co.name, ''),"
+        " c.no_deal, coalesce (c.lead_id, 0), " MS (
+            "c.created_at") " FROM contact c LEFT JOIN company co ON co.id = c.company_id ORDER BY c.id "
+                            "LIMIT $1",
+        1, params, NULL, NULL);
 }
 
 db_rc_t
@@ -453,7 +478,7 @@ store_list_companies (db_t *db, uint32_t limit, PGresult **res)
     char limit_text[24];
     const char *params[] = {s_u64 (limit_text, limit)};
     return db_exec (db, res,
-                    "SELECT id, name, no_deal, coalesce (lead_id, 0), " MS ("created_at")
-                    " FROM company ORDER BY id LIMIT $1",
+                    "SELECT id, name, no_deal, coalesce (lead_id, 0), " MS (
+                        "created_at") " FROM company ORDER BY id LIMIT $1",
                     1, params, NULL, NULL);
 }

@@ -59,15 +59,15 @@ void store_reset (store_t *self);
     non-empty ones), as the engine takes them; tags its tasks by tag. */
 typedef struct {
     PGresult *row, *field_rows, *tag_rows;
-    uint64_t id;                // 0: no such lead
+    uint64_t id;  // 0: no such lead
     const char *source_system, *external_id, *name, *phone, *email, *company, *comment;
     const char *responsible, *stage;
     uint32_t version;
     int64_t entered_ms, created_ms, updated_ms;
-    uint64_t contact_id, company_id;    // 0: none
+    uint64_t contact_id, company_id;  // 0: none
     engine_value_t *values;
     size_t n_values;
-    size_t n_fields;                    // values[0..n_fields) are the definition's fields
+    size_t n_fields;  // values[0..n_fields) are the definition's fields
     engine_tag_t *tags;
     size_t n_tags;
 } store_lead_t;

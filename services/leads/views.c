@@ -61,7 +61,7 @@ views_show_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service
     if (!lead.id) {
         char message[64];
         snprintf (message, sizeof message, "no lead %" PRIu64, show->lead_id);
-        service_reply_error (reply, "NOT_FOUND", message, (const char *[]) {"lead_id"}, 1);
+        service_reply_error (reply, "NOT_FOUND", message, (const char *[]){"lead_id"}, 1);
         rc = SERVICE_REJECT;
         goto cleanup;
     }
@@ -85,7 +85,8 @@ views_show_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service
             if (f < def->n_fields ? strcmp (def->fields[f].id, name) != 0 : known)
                 continue;
             if (known)
-                engine_display_value (pipeline_field (def, name), lead.values[i].value, display[n], DISPLAY_MAX);
+                engine_display_value (pipeline_field (def, name), lead.values[i].value, display[n],
+                                      DISPLAY_MAX);
             else
                 snprintf (display[n], DISPLAY_MAX, "%s", lead.values[i].value);
             crm__v1__field_value__init (&values[n]);
@@ -159,7 +160,8 @@ views_list_leads (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
         service_reply_error (reply, "INVALID_ARGUMENT", "filters must be UTF-8", &field, 1);
         goto cleanup;
     }
-    rc = service_rc (store_list_leads (service_db (svc), list->stage, list->user, s_limit (list->limit), &res));
+    rc = service_rc (
+        store_list_leads (service_db (svc), list->stage, list->user, s_limit (list->limit), &res));
     if (rc)
         goto cleanup;
     size_t count = (size_t) PQntuples (res);
@@ -241,7 +243,8 @@ service_rc_t
 views_list_companies (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
 {
     (void) arg;
-    Crm__V1__ListCompanies *list = crm__v1__list_companies__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    Crm__V1__ListCompanies *list =
+        crm__v1__list_companies__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!list) {
         service_reply_error (reply, "MALFORMED", "payload is not a crm.v1.ListCompanies", NULL, 0);
         return SERVICE_REJECT;
