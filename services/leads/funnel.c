@@ -354,6 +354,12 @@ funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
         service_reply_error (reply, "INVALID_ARGUMENT", message, &bad, 1);
         goto cleanup;
     }
+    if (!*cmd->sender) {
+        service_reply_error (reply, "INVALID_ARGUMENT",
+                             "the command's sender must be the login of who moves it",
+                             (const char *[]){"sender"}, 1);
+        goto cleanup;
+    }
     if (move->n_set > MAX_SET) {
         snprintf (message, sizeof message, "at most %d fields in one move", MAX_SET);
         service_reply_error (reply, "INVALID_ARGUMENT", message, (const char *[]){"set"}, 1);
@@ -371,7 +377,7 @@ funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
     for (size_t i = 0; i < move->n_set; i++)
         set[i] = (engine_value_t){move->set[i]->name, move->set[i]->value};
     engine_input_t in = {.kind = ENGINE_MOVE,
-                         .actor = *cmd->sender ? cmd->sender : "unknown",
+                         .actor = cmd->sender,
                          .now_ms = clock_now_ms (),
                          .stage = move->stage,
                          .set = set,

@@ -592,6 +592,8 @@ test_required_fields_on_the_command_endpoint() {
   assert_eq "$(lead "$id" | jq -r '.history[-1] | select(.action == "timer set") | .actor')" system "the timer's line"
   assert_eq "$(lead "$id" | jq -r '[.history[] | select(.action == "moved") | .actor] | join(",")')" "ivanov,smirnova" \
     "who moved it: Command.sender"
+  out=$(bus call "$ep" MoveLead "{\"lead_id\": \"$id\", \"stage\": \"converted\"}" --sender "")
+  assert_eq "$(jq -c '.error | [.code, .fields]' <<<"$out")" '["INVALID_ARGUMENT",["sender"]]' "a MoveLead from nobody"
   out=$(bus command "$ep" --type MoveLead --payload-hex ff)
   assert_eq "$(jq -r '.error.code' <<<"$out")" MALFORMED "an undecodable MoveLead"
   out=$(bus call "$ep" ShowLead "{\"lead_id\": \"$id\"}")
