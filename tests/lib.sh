@@ -16,7 +16,10 @@
 # Helpers:
 #   fresh_db [NAME]                  new database, exported as PGDATABASE
 #   start_service NAME[@I] [V=X...]  start crm-NAME (instance I: a second one),
-#                                    wait until it answers Status
+#                                    wait until it answers Status; the shipped
+#                                    definitions ($SHIPPED_STAFF_FILE,
+#                                    $SHIPPED_LEADS_PIPELINE) unless V=X says
+#                                    otherwise
 #   spawn_service NAME[@I] [V=X...]  start it, do not wait (see service_ready)
 #   service_ready NAME[@I] [S]       wait until it answers Status (S s, default 120)
 #   kill_service NAME[@I] [SIGNAL]   signal it (default TERM) and wait for its exit
@@ -222,6 +225,12 @@ sql_ge() {
 
 declare -gA SVC_PID=() SVC_PORT=()
 
+# The shipped staff directory and lead funnel, which every service is
+# started with (staff logins: ivanov and smirnova are the managers); a case
+# may give a service others (start_service leads CRM_STAFF_FILE=...).
+SHIPPED_STAFF_FILE=$CRM_ROOT/deploy/pipelines/staff.yaml
+SHIPPED_LEADS_PIPELINE=$CRM_ROOT/deploy/pipelines/lead_funnel.yaml
+
 _svc_name() { printf '%s\n' "${1%%@*}"; }
 _svc_inst() { printf '%s\n' "${1//@/-}"; }
 
@@ -235,7 +244,8 @@ service_alive() {
 }
 
 # spawn_service NAME[@INSTANCE] [VAR=VALUE...]: starts build/$MODE/bin/crm-NAME
-# in the background with the extra environment; stdout (JSON lines) goes to
+# in the background with the shipped definitions (CRM_STAFF_FILE,
+# CRM_LEADS_PIPELINE) and the extra environment; stdout (JSON lines) goes to
 # $T_DIR/<instance>.log, stderr to <instance>.err (appended across restarts).
 spawn_service() {
   local spec=$1
@@ -250,7 +260,8 @@ spawn_service() {
   local kv_
   for kv_ in "$@"; do [[ $kv_ == "$var="* ]] && port=${kv_#*=}; done
   [[ -n $port ]] || fail "start_service $spec: no port ($var)"
-  env "$@" "$BIN/crm-$name" >>"$T_DIR/$inst.log" 2>>"$T_DIR/$inst.err" </dev/null &
+  env CRM_STAFF_FILE="$SHIPPED_STAFF_FILE" CRM_LEADS_PIPELINE="$SHIPPED_LEADS_PIPELINE" "$@" \
+    "$BIN/crm-$name" >>"$T_DIR/$inst.log" 2>>"$T_DIR/$inst.err" </dev/null &
   SVC_PID[$inst]=$!
   SVC_PORT[$inst]=$port
   echo "${SVC_PID[$inst]}" >"$T_DIR/.pid.$inst"

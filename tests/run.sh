@@ -62,10 +62,6 @@ export CRM_BIND_ADDR=127.0.0.1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export CRM_TIME_ZONE=UTC
-# The shipped staff directory and lead funnel (staff logins: ivanov and
-# smirnova are the managers); a case may start a service with others.
-export CRM_STAFF_FILE=$CRM_ROOT/deploy/pipelines/staff.yaml
-export CRM_LEADS_PIPELINE=$CRM_ROOT/deploy/pipelines/lead_funnel.yaml
 CASE_TIMEOUT=${CRM_TEST_CASE_TIMEOUT:-420}
 LOGS=$CRM_ROOT/build/test-logs
 

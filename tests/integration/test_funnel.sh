@@ -146,7 +146,7 @@ test_round_robin_assignment_survives_restart() {
 
   # A fixed login instead of the round robin.
   kill_service leads
-  sed 's/^lead_assignment: .*/lead_assignment: smirnova/' "$CRM_STAFF_FILE" >"$T_DIR/staff.yaml"
+  sed 's/^lead_assignment: .*/lead_assignment: smirnova/' "$SHIPPED_STAFF_FILE" >"$T_DIR/staff.yaml"
   start_service leads CRM_STAFF_FILE="$T_DIR/staff.yaml"
   f=$(submit r7 --name "Седьмой")
   assert_eq "$(sql "SELECT responsible FROM leads.lead WHERE id = $f")" smirnova "lead_assignment: smirnova"
@@ -399,7 +399,7 @@ test_time_zone_defaults_to_moscow() {
 write_watch_definition() {
   sed -e 's/^fields:$/fields:\n  budget:\n    type: text\n    label: Бюджет/' \
     -e 's/on: {enter: answer_given, change: \[next_call_at\]}/on: {enter: answer_given, change: [next_call_at, budget]}/' \
-    "$CRM_LEADS_PIPELINE" >"$T_DIR/funnel.yaml"
+    "$SHIPPED_LEADS_PIPELINE" >"$T_DIR/funnel.yaml"
   "$PY" - "$T_DIR/funnel.yaml" <<'EOF'
 import sys
 path = sys.argv[1]
@@ -608,7 +608,8 @@ test_required_fields_on_the_command_endpoint() {
 run_leads_expecting_2() {
   local name=$1 rc=0
   shift
-  env "$@" timeout 60 "$BIN/crm-leads" >"$T_DIR/leads-$name.log" 2>"$T_DIR/leads-$name.err" </dev/null || rc=$?
+  env CRM_STAFF_FILE="$SHIPPED_STAFF_FILE" CRM_LEADS_PIPELINE="$SHIPPED_LEADS_PIPELINE" "$@" \
+    timeout 60 "$BIN/crm-leads" >"$T_DIR/leads-$name.log" 2>"$T_DIR/leads-$name.err" </dev/null || rc=$?
   assert_eq "$rc" 2 "crm-leads exit status with $*"
   assert_eq "$(sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'leads'")" 0 "tables made by crm-leads"
 }
@@ -618,7 +619,7 @@ test_bad_definition_stops_leads_at_start() {
   local bad line
   # A rule naming a stage the funnel does not have.
   bad=$T_DIR/bad-stage.yaml
-  sed 's/on: {enter: in_progress}/on: {enter: in_progres}/' "$CRM_LEADS_PIPELINE" >"$bad"
+  sed 's/on: {enter: in_progress}/on: {enter: in_progres}/' "$SHIPPED_LEADS_PIPELINE" >"$bad"
   line=$(grep -n 'in_progres}' "$bad" | cut -d: -f1)
   run_leads_expecting_2 bad-stage CRM_LEADS_PIPELINE="$bad"
   "$PY" "$TOOLS/logcheck.py" find "$T_DIR/leads-bad-stage.log" --level error --msg "bad definition" ||
@@ -628,14 +629,14 @@ test_bad_definition_stops_leads_at_start() {
 
   # A duration that is not one, in the file and in CRM_DURATIONS.
   bad=$T_DIR/bad-duration.yaml
-  sed 's/call_reminder: 15m/call_reminder: 15 minutes/' "$CRM_LEADS_PIPELINE" >"$bad"
+  sed 's/call_reminder: 15m/call_reminder: 15 minutes/' "$SHIPPED_LEADS_PIPELINE" >"$bad"
   line=$(grep -n '15 minutes' "$bad" | cut -d: -f1)
   run_leads_expecting_2 bad-duration CRM_LEADS_PIPELINE="$bad"
   assert_contains "$(cat "$T_DIR/leads-bad-duration.log")" "$bad:$line: " "the log names the file and line"
   run_leads_expecting_2 bad-override CRM_DURATIONS=call_reminder=soon
   assert_contains "$(cat "$T_DIR/leads-bad-override.log")" "call_reminder" "the log names the duration"
   # A staff directory whose fixed assignee is nobody; an unknown zone.
-  sed 's/^lead_assignment: .*/lead_assignment: nobody/' "$CRM_STAFF_FILE" >"$T_DIR/staff.yaml"
+  sed 's/^lead_assignment: .*/lead_assignment: nobody/' "$SHIPPED_STAFF_FILE" >"$T_DIR/staff.yaml"
   run_leads_expecting_2 bad-staff CRM_STAFF_FILE="$T_DIR/staff.yaml"
   assert_contains "$(cat "$T_DIR/leads-bad-staff.log")" "nobody" "the log names the login"
   run_leads_expecting_2 bad-zone CRM_TIME_ZONE=Mars/Olympus
