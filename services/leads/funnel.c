@@ -71,9 +71,8 @@ typedef struct {
     const engine_input_t *in;
     const engine_result_t *result;
     const char *causation;
-    char correlation[32];
-    char record[32];
-    uint32_t version;  // after the change
+    char correlation[32];  // "lead:<id>", also the tasks' record
+    uint32_t version;      // after the change
     uint64_t contact_id, company_id;
 } apply_t;
 
@@ -181,7 +180,7 @@ s_effect (apply_t *a, const engine_effect_t *e)
             m.request_key = e->key;
             m.title = e->text;
             m.description = e->description ? e->description : "";
-            m.record = a->record;
+            m.record = a->correlation;
             m.creator = (char *) (e->creator ? e->creator : "");
             m.responsible = (char *) e->recipient;
             m.coexecutors = (char **) e->coexecutors;
@@ -195,7 +194,7 @@ s_effect (apply_t *a, const engine_effect_t *e)
             Crm__V1__ActivityRequested m = CRM__V1__ACTIVITY_REQUESTED__INIT;
             m.request_key = e->key;
             m.title = e->text;
-            m.record = a->record;
+            m.record = a->correlation;
             m.responsible = (char *) e->recipient;
             m.at_ms = e->at_ms;
             m.rule = (char *) e->rule;
@@ -236,10 +235,8 @@ s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, con
         return SERVICE_FAIL;
     if (result->code)
         return SERVICE_OK;
-    apply_t a = {
-        self, lead, in, result, causation, "", "", lead->version, lead->contact_id, lead->company_id};
+    apply_t a = {self, lead, in, result, causation, "", lead->version, lead->contact_id, lead->company_id};
     snprintf (a.correlation, sizeof a.correlation, "lead:%" PRIu64, lead->id);
-    snprintf (a.record, sizeof a.record, "lead:%" PRIu64, lead->id);
     if (result->changed || a.version == 0)
         a.version++;
     db_t *db = service_db (self->svc);
