@@ -154,6 +154,19 @@ engine_enter (run_t *run, const char *stage, const char *rule)
         if (r->trigger != PIPELINE_ON_ENTER || strcmp (r->stage, from) != 0)
             continue;
         for (size_t j = 0; j < r->n_actions; j++) {
+            //  A call planned in the stage and not yet due goes with it; one
+            //  whose time has come stays on record.
+            int64_t at;
+            if (r->actions[j].kind == PIPELINE_ACTIVITY
+                && engine_moment (run, &r->actions[j].time, run->in->now_ms, &at) && at > run->in->now_ms) {
+                engine_effect_t *e = engine_effect (run, ENGINE_ACTIVITY_CANCEL, r);
+                if (!e)
+                    return;
+                e->key =
+                    engine_printf (run, "%s:%" PRIu64 ":%s:%zu", run->def->record, run->record->id, r->id, j);
+                engine_history (run, "system", r->id, "activity cancelled",
+                                engine_render (run, r->actions[j].title));
+            }
             if (r->actions[j].kind != PIPELINE_TIMER)
                 continue;
             engine_effect_t *e = engine_effect (run, ENGINE_TIMER_CANCEL, r);

@@ -9,7 +9,8 @@
     - a command that moves a record and sets fields runs each rule once
       (entering a stage runs its ON_ENTER rules; a change of a watched
       field while staying in the stage runs them again; both at once: once);
-    - leaving a stage cancels every timer that the stage's rules set;
+    - leaving a stage cancels every timer that the stage's rules set, and
+      the activities they planned that are not yet due;
     - rules' own writes (their moves) never re-run the rule that moved;
     - a timer whose moment no longer matches the record (the field moved,
       the stage was left) is ignored: TimerFired may race a reschedule;
@@ -23,7 +24,7 @@
 #include "pipeline.h"
 
 #define ENGINE_MAX_ERROR_FIELDS 16
-#define ENGINE_MAX_AUTO_MOVES 8     // a rule chain longer than this is stopped
+#define ENGINE_MAX_AUTO_MOVES 8  // a rule chain longer than this is stopped
 
 typedef struct {
     const char *name;
@@ -32,8 +33,8 @@ typedef struct {
 
 typedef struct {
     const char *tag;
-    uint32_t total;             // tasks requested with this tag
-    uint32_t completed;         // of which completed
+    uint32_t total;      // tasks requested with this tag
+    uint32_t completed;  // of which completed
 } engine_tag_t;
 
 /*  The record as stored by its owner. values holds the definition's
@@ -43,19 +44,19 @@ typedef struct {
     uint64_t id;
     const char *stage;
     uint32_t version;
-    int64_t entered_ms;         // when it entered stage, ms UTC
-    const char *responsible;    // login
+    int64_t entered_ms;       // when it entered stage, ms UTC
+    const char *responsible;  // login
     const engine_value_t *values;
     size_t n_values;
-    const engine_tag_t *tags;   // its tasks by tag
+    const engine_tag_t *tags;  // its tasks by tag
     size_t n_tags;
 } engine_record_t;
 
 typedef enum {
-    ENGINE_CREATE,              // the record arrived: it enters the first stage
-    ENGINE_MOVE,                // a person (or system) moves it and/or sets fields
-    ENGINE_TIMER,               // a timer of this record came due
-    ENGINE_TASK_DONE            // a task of this record was completed (tags already count it)
+    ENGINE_CREATE,    // the record arrived: it enters the first stage
+    ENGINE_MOVE,      // a person (or system) moves it and/or sets fields
+    ENGINE_TIMER,     // a timer of this record came due
+    ENGINE_TASK_DONE  // a task of this record was completed (tags already count it)
 } engine_input_kind_t;
 
 typedef struct {
@@ -65,26 +66,27 @@ typedef struct {
     const char *stage;          // MOVE: target; NULL, "" or the current stage: set fields only
     const engine_value_t *set;  // MOVE: values as people type them
     size_t n_set;
-    uint32_t version;           // MOVE: the version the sender saw; 0: do not check
-    const char *timer;          // TIMER: timer id (from the key)
-    int64_t due_ms;             // TIMER: the due time it was scheduled for
-    const char *tag;            // TASK_DONE: the completed task's tag
+    uint32_t version;   // MOVE: the version the sender saw; 0: do not check
+    const char *timer;  // TIMER: timer id (from the key)
+    int64_t due_ms;     // TIMER: the due time it was scheduled for
+    const char *tag;    // TASK_DONE: the completed task's tag
 } engine_input_t;
 
 typedef enum {
-    ENGINE_NOTIFY,              // key, recipient, text
-    ENGINE_TASK,                // key, text (title), description, creator, recipient (responsible), coexecutors, tag, at_ms (deadline, 0: none)
-    ENGINE_ACTIVITY,            // key (stable per record and rule), text (title), recipient, at_ms
-    ENGINE_TIMER_SET,           // key (stable per record and timer), at_ms, timer
-    ENGINE_TIMER_CANCEL,        // key, timer
-    ENGINE_CREATE_CONTACT,      // flag ("" or e.g. «Не было сделки»)
-    ENGINE_OPEN_DEAL            // pipeline
+    ENGINE_NOTIFY,  // key, recipient, text
+    ENGINE_TASK,  // key, text (title), description, creator, recipient (responsible), coexecutors, tag, at_ms (deadline, 0: none)
+    ENGINE_ACTIVITY,         // key (stable per record and rule), text (title), recipient, at_ms
+    ENGINE_TIMER_SET,        // key (stable per record and timer), at_ms, timer
+    ENGINE_TIMER_CANCEL,     // key, timer
+    ENGINE_ACTIVITY_CANCEL,  // key (as ENGINE_ACTIVITY's): the stage was left before its time
+    ENGINE_CREATE_CONTACT,   // flag ("" or e.g. «Не было сделки»)
+    ENGINE_OPEN_DEAL         // pipeline
 } engine_effect_kind_t;
 
 typedef struct {
     engine_effect_kind_t kind;
-    const char *rule;           // the rule's id
-    char *key;                  // "<record>:<id>:v<version>:<rule>:<n>", timers "<record>:<id>:<timer>"
+    const char *rule;  // the rule's id
+    char *key;         // "<record>:<id>:v<version>:<rule>:<n>", timers "<record>:<id>:<timer>"
     char *text;
     char *description;
     const char *recipient;
@@ -99,16 +101,16 @@ typedef struct {
 } engine_effect_t;
 
 typedef struct {
-    const char *actor;          // a login or "system"
-    const char *rule;           // "" for a person's own step
-    char *action;               // "created", "moved", "set", "notified", "task requested", ...
-    char *detail;               // one line for people (UTF-8, times in the company's zone)
+    const char *actor;  // a login or "system"
+    const char *rule;   // "" for a person's own step
+    char *action;       // "created", "moved", "set", "notified", "task requested", ...
+    char *detail;       // one line for people (UTF-8, times in the company's zone)
 } engine_history_t;
 
 typedef struct {
     const char *from;
     const char *to;
-    const char *rule;           // "" when a person moved it
+    const char *rule;  // "" when a person moved it
 } engine_move_t;
 
 typedef struct engine_arena_t engine_arena_t;
@@ -116,16 +118,16 @@ typedef struct engine_arena_t engine_arena_t;
 /*  What engine_apply decided. Everything is owned by the result (or points
     into the definition); engine_result_free releases it. */
 typedef struct {
-    const char *code;           // NULL: accepted; else INVALID_ARGUMENT, MOVE_NOT_ALLOWED, STALE_VERSION
-    char message[1024];         // the refusal for people, naming allowed values
+    const char *code;    // NULL: accepted; else INVALID_ARGUMENT, MOVE_NOT_ALLOWED, STALE_VERSION
+    char message[1024];  // the refusal for people, naming allowed values
     const char *fields[ENGINE_MAX_ERROR_FIELDS];
     size_t n_fields;
-    bool changed;               // stage or values changed: store, version + 1
-    const char *stage;          // resulting stage id
-    int64_t entered_ms;         // when it entered that stage
-    engine_value_t *values;     // resulting field values (definition fields only)
+    bool changed;            // stage or values changed: store, version + 1
+    const char *stage;       // resulting stage id
+    int64_t entered_ms;      // when it entered that stage
+    engine_value_t *values;  // resulting field values (definition fields only)
     size_t n_values;
-    engine_move_t *moves;       // stage changes in order (a person's, then rules')
+    engine_move_t *moves;  // stage changes in order (a person's, then rules')
     size_t n_moves;
     engine_effect_t *effects;
     size_t n_effects;

@@ -127,8 +127,8 @@ s_lookup (const run_t *run, const char *name, const char *format, char *out, siz
 
 //  Renders text; blanks left by empty values are collapsed, so "{name}
 //  {company}" reads well when the company is unknown.
-static char *
-s_render (run_t *run, const char *text)
+char *
+engine_render (run_t *run, const char *text)
 {
     if (!text)
         return engine_printf (run, "%s", "");
@@ -159,6 +159,9 @@ s_render (run_t *run, const char *text)
         for (; *add && len < ENGINE_RENDER_MAX - 1; add++) {
             if (*add == ' ' && (len == 0 || out[len - 1] == ' '))
                 continue;
+            //  "{email}. Next" with no email: no blank before the stop.
+            if (strchr (".,;:!?)", *add) && len > 0 && out[len - 1] == ' ')
+                len--;
             out[len++] = *add;
         }
     }
@@ -244,7 +247,7 @@ s_notify (run_t *run, const pipeline_rule_t *rule, const pipeline_action_t *a, c
         if (engine_is_set (value) && run->in->now_ms > strtoll (value, NULL, 10))
             text = a->missed_text;
     }
-    char *rendered = s_render (run, text);
+    char *rendered = engine_render (run, text);
     for (size_t i = 0; i < n && rendered; i++) {
         engine_effect_t *e = engine_effect (run, ENGINE_NOTIFY, rule);
         if (!e)
@@ -265,8 +268,8 @@ s_task (run_t *run, const pipeline_rule_t *rule, const pipeline_action_t *a, con
     if (!e)
         return;
     e->key = engine_printf (run, "%s", key);
-    e->text = s_render (run, a->title);
-    e->description = s_render (run, a->description);
+    e->text = engine_render (run, a->title);
+    e->description = engine_render (run, a->description);
     e->recipient = s_resolve (run, a->responsible, logins, 1) ? logins[0] : run->record->responsible;
     e->creator = s_resolve (run, a->creator ? a->creator : "responsible", logins, 1)
                    ? logins[0]
@@ -314,7 +317,7 @@ engine_action (run_t *run, const pipeline_rule_t *rule, size_t index)
                 return;
             //  Stable per record and rule: a new time moves the same activity.
             e->key = engine_printf (run, "%s:%" PRIu64 ":%s:%zu", kind, id, rule->id, index);
-            e->text = s_render (run, a->title);
+            e->text = engine_render (run, a->title);
             const char *logins[1];
             e->recipient = s_resolve (run, a->responsible ? a->responsible : "responsible", logins, 1)
                              ? logins[0]

@@ -59,6 +59,10 @@ void engine_action (run_t *run, const pipeline_rule_t *rule, size_t index);
 //  out-of-memory.
 engine_effect_t *engine_effect (run_t *run, engine_effect_kind_t kind, const pipeline_rule_t *rule);
 
+//  Renders a template ({field}, {field:time}, {field:date}, built-ins) with
+//  the record's values as decided so far (engine_act.c); NULL on OOM.
+char *engine_render (run_t *run, const char *text);
+
 //  Adds a history line (engine_act.c); detail NULL: "".
 void engine_history (run_t *run, const char *actor, const char *rule, const char *action, char *detail);
 

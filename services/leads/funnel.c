@@ -213,6 +213,11 @@ s_effect (apply_t *a, const engine_effect_t *e)
             m.owner = OWNER;
             return s_emit (a, &m.base);
         }
+        case ENGINE_ACTIVITY_CANCEL: {
+            Crm__V1__ActivityCancelRequested m = CRM__V1__ACTIVITY_CANCEL_REQUESTED__INIT;
+            m.request_key = e->key;
+            return s_emit (a, &m.base);
+        }
         case ENGINE_CREATE_CONTACT: return s_contact (a, e);
         case ENGINE_OPEN_DEAL: return s_converted (a, e);
     }

@@ -232,6 +232,12 @@ test_proposal_task_and_call_in_the_tasks_service() {
     fail "no activity for ivanov: $(crmctl activities --user ivanov 2>&1)"
   when=$(crmctl activities --user ivanov --json | jq -r '.[0] | "\(.title)|\(.record)|\(.at_ms)"')
   assert_eq "$when" "Звонок клиенту: Анна Клиентова ООО Ромашка|lead:$id|$(utc_ms "2027-01-15 07:00")" "the call activity"
+  # The lead leaves the stage before the call: the planned call goes too.
+  move "$id" junk >/dev/null
+  wait_until 60 eval "crmctl activities --user ivanov --json | jq -e 'length == 0'" ||
+    fail "the call activity is still planned after junk: $(crmctl activities --user ivanov 2>&1)"
+  assert_eq "$(crmctl activities --user ivanov --all --json | jq -r '.[0].status')" cancelled "the call activity's status"
+  assert_contains "$(lead "$id" | jq -r '[.history[].action] | join(",")')" "activity cancelled" "history"
   assert_eq "$(sql "SELECT count(*) FROM leads.dead_letter") $(sql "SELECT count(*) FROM tasks.dead_letter")" "0 0" \
     "dead letters (leads, tasks)"
 }

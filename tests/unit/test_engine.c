@@ -72,9 +72,9 @@ s_record (record_t *r, const char *stage, uint32_t version)
     r->rec.version = version;
     r->rec.entered_ms = NOW - 60 * MIN;
     r->rec.responsible = "ivanov";
-    r->values[0] = (engine_value_t) {"name", "Пётр Клиентов"};
-    r->values[1] = (engine_value_t) {"company", "ООО Ромашка"};
-    r->values[2] = (engine_value_t) {"phone", "+7 900 000-00-00"};
+    r->values[0] = (engine_value_t){"name", "Пётр Клиентов"};
+    r->values[1] = (engine_value_t){"company", "ООО Ромашка"};
+    r->values[2] = (engine_value_t){"phone", "+7 900 000-00-00"};
     r->rec.values = r->values;
     r->rec.n_values = 3;
     r->rec.tags = r->tags;
@@ -83,13 +83,13 @@ s_record (record_t *r, const char *stage, uint32_t version)
 static void
 s_value (record_t *r, const char *name, const char *value)
 {
-    r->values[r->rec.n_values++] = (engine_value_t) {name, value};
+    r->values[r->rec.n_values++] = (engine_value_t){name, value};
 }
 
 static void
 s_tag (record_t *r, const char *tag, uint32_t total, uint32_t completed)
 {
-    r->tags[r->rec.n_tags++] = (engine_tag_t) {tag, total, completed};
+    r->tags[r->rec.n_tags++] = (engine_tag_t){tag, total, completed};
 }
 
 //  Applies a move with up to 4 name=value pairs (NULL-terminated).
@@ -106,8 +106,8 @@ s_move (const pipeline_t *def, record_t *r, const char *stage, engine_result_t *
         set[n++].value = va_arg (args, const char *);
     }
     va_end (args);
-    engine_input_t in = {.kind = ENGINE_MOVE, .actor = "ivanov", .now_ms = NOW, .stage = stage, .set = set,
-                         .n_set = n};
+    engine_input_t in = {
+        .kind = ENGINE_MOVE, .actor = "ivanov", .now_ms = NOW, .stage = stage, .set = set, .n_set = n};
     assert_int_equal (engine_apply (def, &r->rec, &in, out), 0);
 }
 
@@ -160,7 +160,8 @@ test_new_lead_notifies_responsible (void **state)
     assert_string_equal (e->key, "lead:5:v1:new-lead:0");
     assert_non_null (strstr (e->text, "Новый лид №5: Пётр Клиентов ООО Ромашка"));
     assert_non_null (strstr (e->text, "Свяжитесь с клиентом"));
-    assert_null (strstr (e->text, "  "));       // empty email collapsed
+    assert_null (strstr (e->text, "  "));                    // empty email collapsed
+    assert_non_null (strstr (e->text, "00-00. Свяжитесь"));  // no blank before the stop
     assert_string_equal (out.history[0].action, "created");
     assert_string_equal (out.history[1].rule, "new-lead");
     engine_result_free (&out);
@@ -280,6 +281,15 @@ test_leaving_answer_given_cancels_reminder (void **state)
     assert_string_equal (s_find (&out, ENGINE_TIMER_CANCEL)->key, "lead:5:call-reminder");
     assert_string_equal (s_find (&out, ENGINE_CREATE_CONTACT)->flag, "Не было сделки");
     assert_int_equal (s_count (&out, ENGINE_OPEN_DEAL), 0);
+    //  The call was still ahead: its activity goes too.
+    assert_string_equal (s_find (&out, ENGINE_ACTIVITY_CANCEL)->key, "lead:5:next-call:0");
+    engine_result_free (&out);
+
+    //  The call's time has passed: the activity stays on record.
+    r.values[r.rec.n_values - 1].value = "1796040000000";
+    s_move (s_funnel, &r, "junk", &out, NULL);
+    assert_int_equal (s_count (&out, ENGINE_ACTIVITY_CANCEL), 0);
+    assert_int_equal (s_count (&out, ENGINE_TIMER_CANCEL), 1);
     engine_result_free (&out);
 
     s_move (s_funnel, &r, "converted", &out, NULL);
@@ -300,8 +310,11 @@ test_reminder_on_time_and_missed (void **state)
     char value[32];
     snprintf (value, sizeof value, "%" PRId64, call);
     s_value (&r, "next_call_at", value);
-    engine_input_t in = {.kind = ENGINE_TIMER, .actor = "system", .now_ms = call - 15 * MIN,
-                         .timer = "call-reminder", .due_ms = call - 15 * MIN};
+    engine_input_t in = {.kind = ENGINE_TIMER,
+                         .actor = "system",
+                         .now_ms = call - 15 * MIN,
+                         .timer = "call-reminder",
+                         .due_ms = call - 15 * MIN};
     engine_result_t out;
     assert_int_equal (engine_apply (s_funnel, &r.rec, &in, &out), 0);
     assert_int_equal (out.n_effects, 1);
@@ -360,8 +373,8 @@ test_refusals (void **state)
     assert_int_equal (out.n_effects, 0);
     engine_result_free (&out);
 
-    engine_input_t in = {.kind = ENGINE_MOVE, .actor = "ivanov", .now_ms = NOW, .stage = "in_progress",
-                         .version = 7};
+    engine_input_t in = {
+        .kind = ENGINE_MOVE, .actor = "ivanov", .now_ms = NOW, .stage = "in_progress", .version = 7};
     assert_int_equal (engine_apply (s_funnel, &r.rec, &in, &out), 0);
     assert_string_equal (out.code, "STALE_VERSION");
     engine_result_free (&out);
@@ -386,7 +399,7 @@ test_reminder_across_dst (void **state)
     engine_result_t out;
     s_move (s_funnel, &r, "answer_given", &out, "next_call_at", "2027-03-28 03:10", NULL);
     assert_null (out.code);
-    assert_int_equal (s_find (&out, ENGINE_TIMER_SET)->at_ms, 1806196200000LL - 15 * MIN);   // 01:10Z - 15 min
+    assert_int_equal (s_find (&out, ENGINE_TIMER_SET)->at_ms, 1806196200000LL - 15 * MIN);  // 01:10Z - 15 min
     char shown[64];
     tz_format (s_find (&out, ENGINE_TIMER_SET)->at_ms, "%H:%M %Z", shown, sizeof shown);
     assert_string_equal (shown, "01:55 CET");
@@ -418,15 +431,15 @@ test_invoice_requires_three_fields (void **state)
     assert_non_null (strstr (out.message, "yes or no"));
     engine_result_free (&out);
 
-    s_move (s_deals, &r, "invoice", &out, "service_type", "print", "designer_needed", "да", "supplier_prepaid",
-            "no", NULL);
+    s_move (s_deals, &r, "invoice", &out, "service_type", "print", "designer_needed", "да",
+            "supplier_prepaid", "no", NULL);
     assert_string_equal (out.code, "INVALID_ARGUMENT");
     assert_int_equal (out.n_fields, 1);
     assert_string_equal (out.fields[0], "service_type");
     engine_result_free (&out);
 
-    s_move (s_deals, &r, "invoice", &out, "service_type", "design", "designer_needed", "да", "supplier_prepaid",
-            "no", NULL);
+    s_move (s_deals, &r, "invoice", &out, "service_type", "design", "designer_needed", "да",
+            "supplier_prepaid", "no", NULL);
     assert_null (out.code);
     const engine_effect_t *e = s_find (&out, ENGINE_TASK);
     assert_string_equal (e->text, "Подготовить счет");
@@ -473,8 +486,11 @@ test_payment_chase_fires_and_is_cancelled (void **state)
     (void) state;
     record_t r;
     s_record (&r, "awaiting_payment", 3);
-    engine_input_t in = {.kind = ENGINE_TIMER, .actor = "system", .now_ms = r.rec.entered_ms + 3 * 1440 * MIN,
-                         .timer = "payment-chase", .due_ms = r.rec.entered_ms + 3 * 1440 * MIN};
+    engine_input_t in = {.kind = ENGINE_TIMER,
+                         .actor = "system",
+                         .now_ms = r.rec.entered_ms + 3 * 1440 * MIN,
+                         .timer = "payment-chase",
+                         .due_ms = r.rec.entered_ms + 3 * 1440 * MIN};
     engine_result_t out;
     assert_int_equal (engine_apply (s_deals, &r.rec, &in, &out), 0);
     assert_non_null (strstr (s_find (&out, ENGINE_NOTIFY)->text, "оплаты пока нет"));
@@ -483,7 +499,7 @@ test_payment_chase_fires_and_is_cancelled (void **state)
     s_value (&r, "supplier_prepaid", "no");
     s_move (s_deals, &r, "paid", &out, NULL);
     assert_string_equal (s_find (&out, ENGINE_TIMER_CANCEL)->key, "deal:5:payment-chase");
-    assert_int_equal (s_count (&out, ENGINE_TASK), 0);      // supplier not prepaid
+    assert_int_equal (s_count (&out, ENGINE_TASK), 0);  // supplier not prepaid
     engine_result_free (&out);
 
     r.values[r.rec.n_values - 1].value = "yes";
@@ -514,8 +530,8 @@ test_supply_tasks_follow_conditions (void **state)
 
     s_record (&r, "paid", 4);
     s_value (&r, "designer_needed", "no");
-    s_move (s_deals, &r, "supply", &out, "supplier_pickup", "supplier_delivers", "supply_at", "2026-12-03 10:00",
-            NULL);
+    s_move (s_deals, &r, "supply", &out, "supplier_pickup", "supplier_delivers", "supply_at",
+            "2026-12-03 10:00", NULL);
     assert_null (out.code);
     assert_int_equal (out.n_effects, 0);
     engine_result_free (&out);
@@ -535,7 +551,8 @@ test_production_notice_and_end_timer (void **state)
     s_record (&r, "supply", 5);
     s_move (s_deals, &r, "production", &out, "production_end_at", "2026-12-10 18:00", NULL);
     assert_null (out.code);
-    assert_non_null (strstr (s_find (&out, ENGINE_NOTIFY)->text, "поставьте задачу производственному отделу"));
+    assert_non_null (
+        strstr (s_find (&out, ENGINE_NOTIFY)->text, "поставьте задачу производственному отделу"));
     assert_int_equal (s_find (&out, ENGINE_TIMER_SET)->at_ms, s_ms ("2026-12-10 18:00"));
     engine_result_free (&out);
 
@@ -543,8 +560,11 @@ test_production_notice_and_end_timer (void **state)
     char end[32];
     snprintf (end, sizeof end, "%" PRId64, s_ms ("2026-12-10 18:00"));
     s_value (&r, "production_end_at", end);
-    engine_input_t in = {.kind = ENGINE_TIMER, .actor = "system", .now_ms = s_ms ("2026-12-10 18:00"),
-                         .timer = "production-end", .due_ms = s_ms ("2026-12-10 18:00")};
+    engine_input_t in = {.kind = ENGINE_TIMER,
+                         .actor = "system",
+                         .now_ms = s_ms ("2026-12-10 18:00"),
+                         .timer = "production-end",
+                         .due_ms = s_ms ("2026-12-10 18:00")};
     assert_int_equal (engine_apply (s_deals, &r.rec, &in, &out), 0);
     assert_non_null (strstr (s_find (&out, ENGINE_NOTIFY)->text, "требует внимания"));
     engine_result_free (&out);
@@ -569,7 +589,7 @@ test_delivery_tasks (void **state)
     assert_int_equal (t->n_coexecutors, 1);
     assert_string_equal (t->coexecutors[0], "petrova");
     assert_string_equal (t->tag, "delivery");
-    assert_int_equal (out.n_effects, 2);    // + the production-end timer cancelled
+    assert_int_equal (out.n_effects, 2);  // + the production-end timer cancelled
     engine_result_free (&out);
 
     s_move (s_deals, &r, "production_done", &out, "delivery_mode", "self", NULL);
@@ -662,11 +682,14 @@ test_values_parse_and_display (void **state)
     assert_string_equal (shown, "03.12.2026 10:00");
     uint64_t id;
     char timer[64];
-    assert_int_equal (engine_parse_timer_key (s_funnel, "lead:42:call-reminder", &id, timer, sizeof timer), 0);
+    assert_int_equal (engine_parse_timer_key (s_funnel, "lead:42:call-reminder", &id, timer, sizeof timer),
+                      0);
     assert_int_equal (id, 42);
     assert_string_equal (timer, "call-reminder");
-    assert_int_equal (engine_parse_timer_key (s_funnel, "deal:42:payment-chase", &id, timer, sizeof timer), -1);
-    assert_int_equal (engine_parse_timer_key (s_funnel, "lead:x:call-reminder", &id, timer, sizeof timer), -1);
+    assert_int_equal (engine_parse_timer_key (s_funnel, "deal:42:payment-chase", &id, timer, sizeof timer),
+                      -1);
+    assert_int_equal (engine_parse_timer_key (s_funnel, "lead:x:call-reminder", &id, timer, sizeof timer),
+                      -1);
 }
 
 int
