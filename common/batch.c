@@ -10,7 +10,7 @@
 //  Every event type a service may see on the bus. A type outside this list
 //  is not from a service of ours (or from a newer version): dead-lettered.
 static const char *s_catalog[] = {
-    "LeadCreated", "LeadMoved", "LeadConverted",
+    "LeadCreated", "LeadMoved", "LeadConverted", "DealOpened", "DealMoved",
     "NotificationRequested", "NotificationStored",
     "TimerRequested", "TimerCancelRequested", "TimerFired",
     "TaskRequested", "ActivityRequested", "ActivityCancelRequested",
