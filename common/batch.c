@@ -11,7 +11,7 @@
 //  is not from a service of ours (or from a newer version): dead-lettered.
 static const char *s_catalog[] = {
     "LeadCreated", "LeadMoved", "LeadConverted", "DealOpened", "DealMoved",
-    "NotificationRequested", "NotificationStored",
+    "NotificationRequested", "NotificationStored", "NotificationDelivered", "NotificationFailed",
     "TimerRequested", "TimerCancelRequested", "TimerFired",
     "TaskRequested", "ActivityRequested", "ActivityCancelRequested",
     "TaskCreated", "TaskCompleted", NULL,

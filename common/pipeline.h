@@ -7,8 +7,8 @@
     and rules that run on entering a stage (or when watched fields change
     while in it), on a timer, or when every task with a tag is completed.
     The staff directory (deploy/pipelines/staff.yaml) says who holds each
-    role, the company's time zone and how leads without a responsible are
-    assigned.
+    role, the company's time zone, how leads without a responsible are
+    assigned, and each person's outbound notification channels.
 
     Both are read with libyaml and checked strictly: the first mistake
     (YAML syntax, unknown key, unknown stage/field/role/timer in a rule, bad
@@ -25,11 +25,28 @@
 
 //  ---------------------------------------------------------------- staff
 
+/*  An outbound channel the notifier delivers a person's notifications
+    through (besides the in-app inbox). Secrets never live in the file: a
+    webhook names where its HMAC key is, an environment variable or a
+    mounted file, read by the notifier when it sends. */
+typedef enum { STAFF_WEBHOOK, STAFF_EMAIL } staff_channel_kind_t;
+
+typedef struct {
+    staff_channel_kind_t kind;
+    char *url;          // WEBHOOK: http:// or https:// URL
+    char *secret_env;   // WEBHOOK: name of the variable holding the key, or NULL...
+    char *secret_file;  // ...absolute path of a file holding it (exactly one of the two)
+    char *to;           // EMAIL: the address, e.g. "ivanov@example.com"
+    int line;
+} staff_channel_t;
+
 typedef struct {
     char *login;   // e.g. "ivanov"
     char *name;    // display name, UTF-8
     char **roles;  // e.g. "manager", "accountant"
     size_t n_roles;
+    staff_channel_t *channels;  // in file order; none: the inbox only
+    size_t n_channels;
 } staff_person_t;
 
 typedef struct {

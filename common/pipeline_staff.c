@@ -7,6 +7,7 @@
 #include "tz.h"
 #include "utf8.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,147 @@ s_roles_ref (yamltree_t *t, const yaml_node_t *item, const char *role)
     return 0;
 }
 
+//  An e-mail address as SMTP takes it in MAIL/RCPT and a header takes it
+//  bare: printable ASCII, no blanks, angle brackets, quotes or commas, one
+//  '@' between a local part and a domain with a dot.
+static bool
+s_address (const char *text)
+{
+    const char *at = strchr (text, '@');
+    if (!at || at == text || strchr (at + 1, '@') || !strchr (at + 1, '.') || strlen (text) > 254)
+        return false;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || strchr ("<>()[],;:\\\"", *p))
+            return false;
+    const char *last = text + strlen (text) - 1;
+    return at[1] != '.' && *last != '.';
+}
+
+//  An http(s) URL with a host and nothing a request line cannot carry.
+static bool
+s_url (const char *text)
+{
+    const char *rest = strncmp (text, "https://", 8) == 0 ? text + 8
+                     : strncmp (text, "http://", 7) == 0  ? text + 7
+                                                          : NULL;
+    if (!rest || !*rest || *rest == '/' || strlen (text) > 2000)
+        return false;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return false;
+    return true;
+}
+
+static bool
+s_env_name (const char *text)
+{
+    if (!*text || isdigit ((unsigned char) *text))
+        return false;
+    for (const char *p = text; *p; p++)
+        if (!isupper ((unsigned char) *p) && !isdigit ((unsigned char) *p) && *p != '_')
+            return false;
+    return true;
+}
+
+static int
+s_webhook (yamltree_t *t, staff_channel_t *ch, const yaml_node_t *node)
+{
+    static const char *const keys[] = {"url", "secret_env", "secret_file", NULL};
+    if (yamltree_want_map (t, node, "'webhook'"))
+        return -1;
+    yaml_node_t *inline_secret = yamltree_key (t, node, "secret");
+    if (inline_secret)
+        return yamltree_fail (t, inline_secret,
+                              "a secret never goes in this file: name the variable holding it with "
+                              "secret_env (or a mounted file with secret_file)");
+    if (yamltree_keys (t, node, "'webhook'", keys))
+        return -1;
+    yaml_node_t *url = yamltree_need (t, node, "url");
+    const char *text = url ? yamltree_scalar (t, url, "'url'") : NULL;
+    if (!text)
+        return -1;
+    if (!s_url (text))
+        return yamltree_fail (t, url,
+                              "webhook url '%s' must be an http:// or https:// URL with a host (no blanks)",
+                              text);
+    if (!(ch->url = pipeline_dup (t, url, text)))
+        return -1;
+    int bad = 0;
+    const char *env = yamltree_opt_scalar (t, node, "secret_env", &bad);
+    const char *file = yamltree_opt_scalar (t, node, "secret_file", &bad);
+    if (bad)
+        return -1;
+    if (!env && !file)
+        return yamltree_fail (t, node,
+                              "webhook needs secret_env (the name of the variable holding its HMAC key) "
+                              "or secret_file");
+    if (env && file)
+        return yamltree_fail (t, node, "webhook: give secret_env or secret_file, not both");
+    if (env && !s_env_name (env))
+        return yamltree_fail (t, yamltree_get (t, node, "secret_env"),
+                              "secret_env '%s' must be a variable name (A-Z, 0-9, _)", env);
+    if (file && file[0] != '/')
+        return yamltree_fail (t, yamltree_get (t, node, "secret_file"),
+                              "secret_file '%s' must be an absolute path", file);
+    if (env && !(ch->secret_env = pipeline_dup (t, node, env)))
+        return -1;
+    if (file && !(ch->secret_file = pipeline_dup (t, node, file)))
+        return -1;
+    return 0;
+}
+
+static int
+s_email (yamltree_t *t, staff_channel_t *ch, const yaml_node_t *node)
+{
+    static const char *const keys[] = {"to", NULL};
+    if (yamltree_want_map (t, node, "'email'") || yamltree_keys (t, node, "'email'", keys))
+        return -1;
+    yaml_node_t *to = yamltree_need (t, node, "to");
+    const char *text = to ? yamltree_scalar (t, to, "'to'") : NULL;
+    if (!text)
+        return -1;
+    if (!s_address (text))
+        return yamltree_fail (t, to, "'to' must be one e-mail address like name@example.com, got '%s'", text);
+    return (ch->to = pipeline_dup (t, to, text)) ? 0 : -1;
+}
+
+static int
+s_channels (yamltree_t *t, staff_person_t *person, const yaml_node_t *node)
+{
+    static const char *const kinds[] = {"webhook", "email", NULL};
+    if (yamltree_want_seq (t, node, "'channels'"))
+        return -1;
+    if (!(person->channels = calloc (yamltree_len (node) + 1, sizeof *person->channels)))
+        return yamltree_fail (t, node, "out of memory");
+    for (size_t i = 0; i < yamltree_len (node); i++) {
+        yaml_node_t *item = yamltree_item (t, node, i);
+        if (yamltree_want_map (t, item, "each channel") || yamltree_keys (t, item, "each channel", kinds))
+            return -1;
+        if (yamltree_len (item) != 1)
+            return yamltree_fail (t, item, "each channel is one item: '- webhook: {...}' or '- email: {...}'");
+        yaml_node_t *key, *value;
+        yamltree_pair (t, item, 0, &key, &value);
+        staff_channel_t *ch = &person->channels[person->n_channels++];
+        ch->line = yamltree_line (item);
+        ch->kind = strcmp ((const char *) key->data.scalar.value, "webhook") == 0 ? STAFF_WEBHOOK : STAFF_EMAIL;
+        if (ch->kind == STAFF_WEBHOOK ? s_webhook (t, ch, value) : s_email (t, ch, value))
+            return -1;
+        for (size_t j = 0; j + 1 < person->n_channels; j++) {
+            const staff_channel_t *other = &person->channels[j];
+            if (other->kind == ch->kind
+                && strcmp (ch->kind == STAFF_WEBHOOK ? other->url : other->to,
+                           ch->kind == STAFF_WEBHOOK ? ch->url : ch->to) == 0)
+                return yamltree_fail (t, item, "the same %s channel twice ('%s')", kinds[ch->kind],
+                                      ch->kind == STAFF_WEBHOOK ? ch->url : ch->to);
+        }
+    }
+    return 0;
+}
+
 static int
 s_person (yamltree_t *t, staff_t *self, const yaml_node_t *node, size_t index)
 {
-    static const char *const keys[] = {"login", "name", "roles", NULL};
+    static const char *const keys[] = {"login", "name", "roles", "channels", NULL};
     staff_person_t *person = &self->people[index];
     yamltree_context (t, "person #%zu", index + 1);
     if (yamltree_want_map (t, node, "each person"))
@@ -76,7 +214,8 @@ s_person (yamltree_t *t, staff_t *self, const yaml_node_t *node, size_t index)
             return -1;
         person->n_roles++;
     }
-    return 0;
+    yaml_node_t *channels = yamltree_get (t, node, "channels");
+    return channels ? s_channels (t, person, channels) : 0;
 }
 
 staff_t *
@@ -158,6 +297,14 @@ staff_destroy (staff_t **self_p)
         free (self->people[i].login);
         free (self->people[i].name);
         pipeline_strv_free (self->people[i].roles, self->people[i].n_roles);
+        for (size_t j = 0; j < self->people[i].n_channels; j++) {
+            staff_channel_t *ch = &self->people[i].channels[j];
+            free (ch->url);
+            free (ch->secret_env);
+            free (ch->secret_file);
+            free (ch->to);
+        }
+        free (self->people[i].channels);
     }
     free (self->people);
     free (self->path);

@@ -11,7 +11,7 @@ PKGS=(
   gcc make pkg-config
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
   libpq-dev postgresql-15 postgresql-client-15
-  libcmocka-dev libyaml-dev libssl-dev
+  libcmocka-dev libyaml-dev libssl-dev libcurl4-openssl-dev libjson-c-dev
   python3 python3-zmq python3-protobuf protobuf-compiler
   faketime procps tzdata clang-format
 )

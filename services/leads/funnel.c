@@ -170,6 +170,7 @@ s_effect (apply_t *a, const engine_effect_t *e)
             m.request_key = e->key;
             m.recipient = (char *) e->recipient;
             m.text = e->text;
+            m.rule = (char *) e->rule;
             return s_emit (a, &m.base);
         }
         case ENGINE_TASK: {

@@ -20,6 +20,8 @@ notification_validate (const Crm__V1__NotificationRequested *request, char *reas
         snprintf (reason, size, "request_key is not valid UTF-8");
     else if (!utf8_valid (request->recipient))
         snprintf (reason, size, "recipient is not valid UTF-8");
+    else if (strlen (request->rule) > 100 || !utf8_valid (request->rule))
+        snprintf (reason, size, "rule is longer than 100 bytes or not valid UTF-8");
     else
         return 0;
     return -1;
