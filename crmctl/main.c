@@ -62,6 +62,8 @@ main (int argc, char **argv)
         return cmd_funnel_list_run (argc - 1, argv + 1);
     if (strcmp (command, "notifications") == 0)
         return cmd_notifications_run (argc - 1, argv + 1);
+    if (strcmp (command, "notification") == 0)
+        return cmd_notification_run (argc - 1, argv + 1);
     if (strcmp (command, "pipeline") == 0)
         return cmd_pipeline_run (argc - 1, argv + 1);
     if (strcmp (command, "status") == 0)
@@ -77,7 +79,7 @@ main (int argc, char **argv)
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
     return cli_usage_error ("",
-                            "unknown command '%s' (known: lead, leads, contacts, companies, notifications, "
+                            "unknown command '%s' (known: lead, leads, contacts, companies, notifications, notification, "
                             "pipeline check, status, task, tasks, activities, timers)",
                             command);
 }

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #define SUBJECT_TEXT_MAX 100  // bytes of the text's first line in a subject
-#define WORD_RAW_MAX 45       // bytes per encoded word: 60 base64 chars + 12 = 72 <= 75
+#define WORD_RAW_MAX 36  // bytes per encoded word: 48 base64 chars + 12; "Subject: " + that < 76
 
 //  ms UTC as "2026-01-01T00:00:00.000Z".
 static void

@@ -57,6 +57,7 @@ struct delivery_t {
     CURLM *multi;
     slot_t slots[DELIVERY_MAX_IN_FLIGHT];
     int64_t next_due_ms;  // INT64_MIN: not known, look at the next tick
+    int64_t pump_at_ms;   // while transfers run: when to advance them next
     uint64_t pending;     // pending rows not in hand, as of the last look
     uint64_t counts[CHANNELS][3];  // by outcome_t, since start
 };
@@ -297,6 +298,11 @@ s_pump (delivery_t *self)
         bool ok = result == CURLE_OK && (s->channel == EMAIL || (code >= 200 && code < 300));
         s_finish (s, ok, ok ? "" : error);
     }
+    //  A fixed instant, not "20 ms from whenever wake is asked", or the
+    //  moment would never come.
+    long step = -1;
+    curl_multi_timeout (self->multi, &step);
+    self->pump_at_ms = clock_now_ms () + (step >= 0 && step < DELIVERY_PUMP_MS ? step : DELIVERY_PUMP_MS);
 }
 
 static size_t
@@ -314,12 +320,8 @@ delivery_wake (delivery_t *self)
     if (s_count (self, T_DONE))
         return INT64_MIN;
     int64_t wake = s_count (self, T_FREE) ? self->next_due_ms : INT64_MAX;
-    if (s_count (self, T_RUNNING)) {
-        long step = -1;
-        curl_multi_timeout (self->multi, &step);
-        int64_t pump = clock_now_ms () + (step >= 0 && step < DELIVERY_PUMP_MS ? step : DELIVERY_PUMP_MS);
-        wake = pump < wake ? pump : wake;
-    }
+    if (s_count (self, T_RUNNING) && self->pump_at_ms < wake)
+        wake = self->pump_at_ms;
     return wake;
 }
 
