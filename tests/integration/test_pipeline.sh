@@ -119,7 +119,7 @@ test_unknown_key_in_staff() {
   sed -i 's/roles: \[driver\]/role: [driver]/' "$T_DIR/staff.yaml"
   check --staff "$T_DIR/staff.yaml"
   assert_eq "$RC" 1 "exit status"
-  assert_eq "$ERR" "$T_DIR/staff.yaml:$line: person 'sidorov': unknown key 'role' (allowed: login, name, roles)" "error"
+  assert_eq "$ERR" "$T_DIR/staff.yaml:$line: person 'sidorov': unknown key 'role' (allowed: login, name, roles, channels)" "error"
 }
 
 # A service stops at start, before touching its database, on a definition

@@ -163,6 +163,21 @@ test_limits_count_bytes_not_characters (void **state)
 }
 
 static void
+test_rule_is_optional_and_bounded (void **state)
+{
+    (void) state;
+    Crm__V1__NotificationRequested request = s_request ();
+    request.rule = "new-lead";
+    s_expect_valid (&request);
+    request.rule = s_repeat ('r', 100);
+    s_expect_valid (&request);
+    request.rule = s_repeat ('r', 101);
+    s_expect_refused (&request, "rule");
+    request.rule = "правило \xd0";
+    s_expect_refused (&request, "rule");
+}
+
+static void
 test_first_bad_field_is_the_one_named (void **state)
 {
     (void) state;
@@ -214,6 +229,7 @@ main (void)
         cmocka_unit_test_teardown (test_over_long_recipient_is_refused, s_free),
         cmocka_unit_test_teardown (test_over_long_text_is_refused_naming_the_limit, s_free),
         cmocka_unit_test_teardown (test_limits_count_bytes_not_characters, s_free),
+        cmocka_unit_test_teardown (test_rule_is_optional_and_bounded, s_free),
         cmocka_unit_test_teardown (test_first_bad_field_is_the_one_named, s_free),
         cmocka_unit_test_teardown (test_reason_is_cut_to_its_buffer, s_free),
         cmocka_unit_test_teardown (test_text_that_is_not_utf8_is_refused, s_free),
