@@ -397,6 +397,10 @@ delivery_tick (delivery_t *self, service_t *svc, int64_t now_ms)
         self->next_due_ms = now_ms;  // maybe more: look again when a slot frees
     else if (db_rc == DB_OK)
         db_rc = queue_next (service_db (svc), sqlarray_str (busy), &self->next_due_ms, &self->pending);
+    //  Look again now and then whatever is due: an operator may queue a
+    //  failed delivery again by hand (docs/operations.md).
+    if (db_rc == DB_OK && self->next_due_ms > now_ms + DELIVERY_RESCAN_MS)
+        self->next_due_ms = now_ms + DELIVERY_RESCAN_MS;
     sqlarray_destroy (&busy);
     return service_rc (db_rc);
 }

@@ -15,7 +15,7 @@
     - wake: "at once" when outcomes wait to be written; every
       DELIVERY_PUMP_MS while transfers run (so they advance: a tick that
       has nothing to write costs an empty BEGIN/COMMIT); else the earliest
-      due row.
+      due row, or DELIVERY_RESCAN_MS on (rows requeued by hand).
     The multi interface rather than blocking calls with a short timeout:
     one slow receiver then delays nobody else, and the loop still answers
     commands and applies events while transfers run. Each attempt is cut
@@ -37,6 +37,7 @@
 
 #define DELIVERY_MAX_IN_FLIGHT 16
 #define DELIVERY_PUMP_MS 20
+#define DELIVERY_RESCAN_MS 60000  // the queue is looked at this often even with nothing due
 
 typedef struct {
     int timeout_ms;      // CRM_DELIVERY_TIMEOUT_MS: one attempt, default 10000
