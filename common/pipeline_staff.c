@@ -92,9 +92,8 @@ s_webhook (yamltree_t *t, staff_channel_t *ch, const yaml_node_t *node)
     if (!text)
         return -1;
     if (!s_url (text))
-        return yamltree_fail (t, url,
-                              "webhook url '%s' must be an http:// or https:// URL with a host (no blanks)",
-                              text);
+        return yamltree_fail (
+            t, url, "webhook url '%s' must be an http:// or https:// URL with a host (no blanks)", text);
     if (!(ch->url = pipeline_dup (t, url, text)))
         return -1;
     int bad = 0;
@@ -149,19 +148,22 @@ s_channels (yamltree_t *t, staff_person_t *person, const yaml_node_t *node)
         if (yamltree_want_map (t, item, "each channel") || yamltree_keys (t, item, "each channel", kinds))
             return -1;
         if (yamltree_len (item) != 1)
-            return yamltree_fail (t, item, "each channel is one item: '- webhook: {...}' or '- email: {...}'");
+            return yamltree_fail (t, item,
+                                  "each channel is one item: '- webhook: {...}' or '- email: {...}'");
         yaml_node_t *key, *value;
         yamltree_pair (t, item, 0, &key, &value);
         staff_channel_t *ch = &person->channels[person->n_channels++];
         ch->line = yamltree_line (item);
-        ch->kind = strcmp ((const char *) key->data.scalar.value, "webhook") == 0 ? STAFF_WEBHOOK : STAFF_EMAIL;
+        ch->kind =
+            strcmp ((const char *) key->data.scalar.value, "webhook") == 0 ? STAFF_WEBHOOK : STAFF_EMAIL;
         if (ch->kind == STAFF_WEBHOOK ? s_webhook (t, ch, value) : s_email (t, ch, value))
             return -1;
         for (size_t j = 0; j + 1 < person->n_channels; j++) {
             const staff_channel_t *other = &person->channels[j];
             if (other->kind == ch->kind
                 && strcmp (ch->kind == STAFF_WEBHOOK ? other->url : other->to,
-                           ch->kind == STAFF_WEBHOOK ? ch->url : ch->to) == 0)
+                           ch->kind == STAFF_WEBHOOK ? ch->url : ch->to)
+                       == 0)
                 return yamltree_fail (t, item, "the same %s channel twice ('%s')", kinds[ch->kind],
                                       ch->kind == STAFF_WEBHOOK ? ch->url : ch->to);
         }

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #define SUBJECT_TEXT_MAX 100  // bytes of the text's first line in a subject
-#define WORD_RAW_MAX 36  // bytes per encoded word: 48 base64 chars + 12; "Subject: " + that < 76
+#define WORD_RAW_MAX 36       // bytes per encoded word: 48 base64 chars + 12; "Subject: " + that < 76
 
 //  ms UTC as "2026-01-01T00:00:00.000Z".
 static void
@@ -77,7 +77,8 @@ channel_secret (const char *ref, char *key, size_t size, size_t *key_len, char *
             return -1;
         }
         if (strlen (value) >= size) {
-            snprintf (err, err_size, "the webhook's secret in %s is longer than %zu bytes", ref + 4, size - 1);
+            snprintf (err, err_size, "the webhook's secret in %s is longer than %zu bytes", ref + 4,
+                      size - 1);
             return -1;
         }
         *key_len = strlen (value);
@@ -167,8 +168,7 @@ s_put (buf_t *b, const char *data, size_t len)
     b->data[b->len] = 0;
 }
 
-static void __attribute__ ((format (printf, 2, 3)))
-s_printf (buf_t *b, const char *fmt, ...)
+static void __attribute__ ((format (printf, 2, 3))) s_printf (buf_t *b, const char *fmt, ...)
 {
     char line[1200];
     va_list ap;
@@ -247,7 +247,8 @@ channel_email (const channel_note_t *note, const char *from, const char *to, int
     else
         s_printf (&b, "Subject: %s\r\n", encoded);
     const char *domain = strchr (from, '@');
-    s_printf (&b, "Message-ID: <notification-%" PRIu64 "@%s>\r\n", note->id, domain ? domain + 1 : "crm.invalid");
+    s_printf (&b, "Message-ID: <notification-%" PRIu64 "@%s>\r\n", note->id,
+              domain ? domain + 1 : "crm.invalid");
     s_printf (&b, "X-CRM-Notification-Id: %" PRIu64 "\r\n", note->id);
     if (s_header_safe (note->correlation_id))
         s_printf (&b, "X-CRM-Correlation-Id: %s\r\n", note->correlation_id);

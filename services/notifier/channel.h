@@ -53,7 +53,8 @@ int channel_secret (const char *ref, char *key, size_t size, size_t *key_len, ch
     plain; charset=utf-8, base64 body (the text, and what it concerns).
     Lines end in CRLF. Returns a new message (caller frees), its length in
     *len; NULL on out-of-memory. */
-char *channel_email (const channel_note_t *note, const char *from, const char *to, int64_t now_ms, size_t *len);
+char *channel_email (const channel_note_t *note, const char *from, const char *to, int64_t now_ms,
+                     size_t *len);
 
 /*  Writes the Subject header's value for subject (UTF-8): encoded words
     =?UTF-8?B?...?= of at most 75 characters, cut between characters and

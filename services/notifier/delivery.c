@@ -56,9 +56,9 @@ struct delivery_t {
     delivery_config_t cfg;
     CURLM *multi;
     slot_t slots[DELIVERY_MAX_IN_FLIGHT];
-    int64_t next_due_ms;  // INT64_MIN: not known, look at the next tick
-    int64_t pump_at_ms;   // while transfers run: when to advance them next
-    uint64_t pending;     // pending rows not in hand, as of the last look
+    int64_t next_due_ms;           // INT64_MIN: not known, look at the next tick
+    int64_t pump_at_ms;            // while transfers run: when to advance them next
+    uint64_t pending;              // pending rows not in hand, as of the last look
     uint64_t counts[CHANNELS][3];  // by outcome_t, since start
 };
 
@@ -192,8 +192,8 @@ s_webhook (slot_t *s, const queue_row_t *row, const channel_note_t *note, char *
         return -1;
     }
     snprintf (header, sizeof header, "X-CRM-Signature: %s", signature);
-    const char *headers[] = {"Content-Type: application/json; charset=utf-8", header, "Expect:",
-                             "User-Agent: crm-notifier"};
+    const char *headers[] = {"Content-Type: application/json; charset=utf-8", header,
+                             "Expect:", "User-Agent: crm-notifier"};
     for (size_t i = 0; i < sizeof headers / sizeof *headers; i++) {
         struct curl_slist *list = curl_slist_append (s->list, headers[i]);
         if (!list)
@@ -213,7 +213,8 @@ s_webhook (slot_t *s, const queue_row_t *row, const channel_note_t *note, char *
 
 //  The e-mail: one message to one address through CRM_SMTP_URL.
 static int
-s_email (delivery_t *self, slot_t *s, const queue_row_t *row, const channel_note_t *note, char *error, size_t size)
+s_email (delivery_t *self, slot_t *s, const queue_row_t *row, const channel_note_t *note, char *error,
+         size_t size)
 {
     if (!*self->cfg.smtp_url) {
         snprintf (error, size, "CRM_SMTP_URL is not set: no way to send e-mail");
@@ -252,8 +253,8 @@ s_prepare (delivery_t *self, slot_t *s, const queue_row_t *row)
     snprintf (s->recipient, sizeof s->recipient, "%s", row->recipient);
     snprintf (s->correlation_id, sizeof s->correlation_id, "%s", row->correlation_id);
     channel_loggable (row->destination, s->where, sizeof s->where);
-    channel_note_t note = {row->notification_id, row->recipient, row->text, row->correlation_id, row->rule,
-                           row->created_ms};
+    channel_note_t note = {row->notification_id, row->recipient, row->text,
+                           row->correlation_id,  row->rule,      row->created_ms};
     char error[300] = "cannot create a transfer (out of memory)";
     s->state = T_PREPARED;
     if (!(s->easy = curl_easy_init ())

@@ -40,12 +40,12 @@
 #define DELIVERY_RESCAN_MS 60000  // the queue is looked at this often even with nothing due
 
 typedef struct {
-    int timeout_ms;      // CRM_DELIVERY_TIMEOUT_MS: one attempt, default 10000
-    int backoff_ms;      // CRM_DELIVERY_BACKOFF_MS: wait after the first failure, doubled after each, default 1000
-    int backoff_max_ms;  // CRM_DELIVERY_BACKOFF_MAX_MS: the longest wait, default 600000 (10 min)
-    int retry_for_s;     // CRM_DELIVERY_RETRY_FOR_S: give up this long after queueing, default 86400
-    char smtp_url[512];  // CRM_SMTP_URL, e.g. smtp://mail.example.com:25 ("": e-mail attempts fail)
-    char smtp_from[256]; // CRM_SMTP_FROM, default crm@localhost
+    int timeout_ms;  // CRM_DELIVERY_TIMEOUT_MS: one attempt, default 10000
+    int backoff_ms;  // CRM_DELIVERY_BACKOFF_MS: wait after the first failure, doubled after each, default 1000
+    int backoff_max_ms;   // CRM_DELIVERY_BACKOFF_MAX_MS: the longest wait, default 600000 (10 min)
+    int retry_for_s;      // CRM_DELIVERY_RETRY_FOR_S: give up this long after queueing, default 86400
+    char smtp_url[512];   // CRM_SMTP_URL, e.g. smtp://mail.example.com:25 ("": e-mail attempts fail)
+    char smtp_from[256];  // CRM_SMTP_FROM, default crm@localhost
 } delivery_config_t;
 
 typedef struct delivery_t delivery_t;

@@ -41,7 +41,9 @@ s_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *re
     service_rc_t rc = SERVICE_REJECT;
     if (notification_validate (request, reason, size) == 0)
         rc = store_add (self->store, request, event->correlation_id, event->source, event->sequence,
-                        event->time_ms) ? SERVICE_FAIL : SERVICE_OK;
+                        event->time_ms)
+               ? SERVICE_FAIL
+               : SERVICE_OK;
     crm__v1__notification_requested__free_unpacked (request, NULL);
     return rc;
 }
@@ -51,9 +53,8 @@ s_stored (const Crm__V1__NotificationStored *stored, const char *correlation_id,
 {
     notifier_t *self = arg;
     char id[24];
-    log_info ("notification stored", "notification_id", log_u64 (id, stored->notification_id),
-              "recipient", stored->recipient, "correlation_id", correlation_id, "request_key",
-              stored->request_key, NULL);
+    log_info ("notification stored", "notification_id", log_u64 (id, stored->notification_id), "recipient",
+              stored->recipient, "correlation_id", correlation_id, "request_key", stored->request_key, NULL);
     return service_emit (self->svc, &stored->base, correlation_id, stored->request_key);
 }
 
@@ -64,7 +65,8 @@ s_flush (service_t *svc, void *arg)
 {
     notifier_t *self = arg;
     size_t queued = 0;
-    service_rc_t rc = service_rc (store_flush (self->store, service_db (svc), clock_now_ms (), s_stored, self, &queued));
+    service_rc_t rc =
+        service_rc (store_flush (self->store, service_db (svc), clock_now_ms (), s_stored, self, &queued));
     if (queued)
         delivery_kick (self->delivery);
     return rc;
@@ -115,14 +117,16 @@ s_list (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t 
         crm__v1__list_notifications__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!query || !*query->recipient || !utf8_valid (query->recipient)) {
         service_reply_error (reply, query ? "INVALID_ARGUMENT" : "MALFORMED",
-                             query ? "recipient is required, in UTF-8" : "payload is not a crm.v1.ListNotifications",
-                             (const char *[]) {"recipient"}, query ? 1 : 0);
+                             query ? "recipient is required, in UTF-8"
+                                   : "payload is not a crm.v1.ListNotifications",
+                             (const char *[]){"recipient"}, query ? 1 : 0);
         crm__v1__list_notifications__free_unpacked (query, NULL);
         return SERVICE_REJECT;
     }
     store_listing_t *listing = NULL;
     uint32_t limit = query->limit == 0 ? 50 : query->limit > 1000 ? 1000 : query->limit;
-    service_rc_t rc = service_rc (store_list (service_db (svc), query->recipient, query->unread, limit, &listing));
+    service_rc_t rc =
+        service_rc (store_list (service_db (svc), query->recipient, query->unread, limit, &listing));
     if (rc == SERVICE_OK)
         service_reply_set (reply, &store_listing_list (listing)->base);
     store_listing_free (listing);
@@ -142,21 +146,24 @@ s_read (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t 
                                                                  : NULL;
     if (!mark || bad) {
         service_reply_error (reply, mark ? "INVALID_ARGUMENT" : "MALFORMED",
-                             !mark                                       ? "payload is not a crm.v1.MarkNotificationRead"
-                             : strcmp (bad, "sender") == 0 ? "the command's sender must be the login of who read it"
-                                                           : "notification_id is required",
+                             !mark ? "payload is not a crm.v1.MarkNotificationRead"
+                             : strcmp (bad, "sender") == 0
+                                 ? "the command's sender must be the login of who read it"
+                                 : "notification_id is required",
                              &bad, mark ? 1 : 0);
         crm__v1__mark_notification_read__free_unpacked (mark, NULL);
         return SERVICE_REJECT;
     }
     store_read_t outcome = STORE_READ_OK;
     store_listing_t *listing = NULL;
-    service_rc_t rc = service_rc (store_mark_read (service_db (svc), mark->notification_id, cmd->sender, &outcome, &listing));
+    service_rc_t rc = service_rc (
+        store_mark_read (service_db (svc), mark->notification_id, cmd->sender, &outcome, &listing));
     const char *field = "notification_id";
     if (rc == SERVICE_OK && outcome == STORE_READ_NOT_FOUND)
         service_reply_error (reply, "NOT_FOUND", "no notification with this id", &field, 1);
     else if (rc == SERVICE_OK && outcome == STORE_READ_NOT_YOURS)
-        service_reply_error (reply, "PERMISSION_DENIED", "only its recipient may mark a notification read", &field, 1);
+        service_reply_error (reply, "PERMISSION_DENIED", "only its recipient may mark a notification read",
+                             &field, 1);
     else if (rc == SERVICE_OK && store_listing_list (listing)->n_notifications == 1)
         service_reply_set (reply, &store_listing_list (listing)->notifications[0]->base);
     store_listing_free (listing);
@@ -178,8 +185,8 @@ s_check_channels (const staff_t *staff, const delivery_config_t *cfg)
             emails += ch->kind == STAFF_EMAIL;
             webhooks += ch->kind == STAFF_WEBHOOK;
             if (ch->kind == STAFF_WEBHOOK && ch->secret_env && !*config_str (ch->secret_env, ""))
-                log_warn ("a webhook's secret variable is not set: its deliveries fail until it is",
-                          "login", staff->people[i].login, "variable", ch->secret_env, NULL);
+                log_warn ("a webhook's secret variable is not set: its deliveries fail until it is", "login",
+                          staff->people[i].login, "variable", ch->secret_env, NULL);
         }
     char w[24], e[24];
     log_info ("outbound channels", "webhooks", log_u64 (w, webhooks), "emails", log_u64 (e, emails), NULL);
@@ -208,7 +215,8 @@ main (void)
     }
     s_check_channels (staff, &dcfg);
     db = db_new (cfg.db_user, cfg.db_password, cfg.service);
-    if (!db || db_connect (db, -1) || db_migrate (db, cfg.service, notifier_migrations, notifier_migrations_count))
+    if (!db || db_connect (db, -1)
+        || db_migrate (db, cfg.service, notifier_migrations, notifier_migrations_count))
         goto cleanup;
 
     notifier.store = store_new (staff);

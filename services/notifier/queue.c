@@ -19,15 +19,16 @@ queue_claim (db_t *db, int64_t now_ms, const char *busy, size_t limit, queue_cla
     snprintf (lim, sizeof lim, "%zu", limit);
     const char *params[] = {now, busy, lim};
     PGresult *res;
-    db_rc_t rc = db_exec (db, &res,
-                          "SELECT d.id, d.notification_id, d.channel, d.destination, d.secret_ref, d.attempts,"
-                          " d.created_ms, n.recipient, n.text, n.correlation_id, n.rule,"
-                          " (extract(epoch FROM n.created_at) * 1000)::bigint"
-                          " FROM delivery d JOIN notification n ON n.id = d.notification_id"
-                          " WHERE d.state = 'pending' AND d.next_attempt_ms <= $1::bigint"
-                          " AND NOT (d.id = ANY ($2::bigint[]))"
-                          " ORDER BY d.next_attempt_ms, d.id LIMIT $3::int",
-                          3, params, NULL, NULL);
+    db_rc_t rc =
+        db_exec (db, &res,
+                 "SELECT d.id, d.notification_id, d.channel, d.destination, d.secret_ref, d.attempts,"
+                 " d.created_ms, n.recipient, n.text, n.correlation_id, n.rule,"
+                 " (extract(epoch FROM n.created_at) * 1000)::bigint"
+                 " FROM delivery d JOIN notification n ON n.id = d.notification_id"
+                 " WHERE d.state = 'pending' AND d.next_attempt_ms <= $1::bigint"
+                 " AND NOT (d.id = ANY ($2::bigint[]))"
+                 " ORDER BY d.next_attempt_ms, d.id LIMIT $3::int",
+                 3, params, NULL, NULL);
     if (rc)
         return rc;
     queue_claimed_t *c = calloc (1, sizeof *c);
@@ -111,7 +112,8 @@ queue_delivered (db_t *db, uint64_t id, uint32_t attempts, int64_t now_ms)
                     "WITH d AS (UPDATE delivery SET state = 'delivered', attempts = $2::int,"
                     " last_attempt_ms = $3::bigint, done_ms = $3::bigint"
                     " WHERE id = $1::bigint AND state = 'pending' RETURNING notification_id)"
-                    " UPDATE notification n SET delivered_at = COALESCE (n.delivered_at, to_timestamp ($3::bigint / 1000.0))"
+                    " UPDATE notification n SET delivered_at = COALESCE (n.delivered_at, to_timestamp "
+                    "($3::bigint / 1000.0))"
                     " FROM d WHERE n.id = d.notification_id",
                     3, params, NULL, NULL);
 }

@@ -13,18 +13,18 @@
 /*  A due delivery and its notification, as claimed. Strings point into
     the query result (valid until queue_claimed_free). */
 typedef struct {
-    uint64_t id;               // delivery id
+    uint64_t id;  // delivery id
     uint64_t notification_id;
-    const char *channel;       // "webhook" or "email"
-    const char *destination;   // URL or address
-    const char *secret_ref;    // "env:NAME", "file:PATH" or ""
-    uint32_t attempts;         // made so far
-    int64_t queued_ms;         // when the row was created
+    const char *channel;      // "webhook" or "email"
+    const char *destination;  // URL or address
+    const char *secret_ref;   // "env:NAME", "file:PATH" or ""
+    uint32_t attempts;        // made so far
+    int64_t queued_ms;        // when the row was created
     const char *recipient;
     const char *text;
     const char *correlation_id;
     const char *rule;
-    int64_t created_ms;        // the notification's
+    int64_t created_ms;  // the notification's
 } queue_row_t;
 
 typedef struct queue_claimed_t queue_claimed_t;
@@ -50,6 +50,7 @@ db_rc_t queue_delivered (db_t *db, uint64_t id, uint32_t attempts, int64_t now_m
 
 /*  Records a failed attempt: pending again from next_ms on, or, when
     next_ms is 0, failed for good at now_ms. error: one line. */
-db_rc_t queue_failed (db_t *db, uint64_t id, uint32_t attempts, int64_t now_ms, int64_t next_ms, const char *error);
+db_rc_t queue_failed (db_t *db, uint64_t id, uint32_t attempts, int64_t now_ms, int64_t next_ms,
+                      const char *error);
 
 #endif

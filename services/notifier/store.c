@@ -77,8 +77,8 @@ s_channels (store_t *self, uint64_t notification_id, const char *recipient)
         const staff_channel_t *ch = &person->channels[i];
         char secret[1100] = "";
         if (ch->kind == STAFF_WEBHOOK)
-            snprintf (secret, sizeof secret, "%s%s", ch->secret_env ? "env:" : "file:",
-                      ch->secret_env ? ch->secret_env : ch->secret_file);
+            snprintf (secret, sizeof secret, "%s%s",
+                      ch->secret_env ? "env:" : "file:", ch->secret_env ? ch->secret_env : ch->secret_file);
         rc |= sqlarray_i64 (self->deliveries[D_NOTIFICATION], (int64_t) notification_id)
             | sqlarray_text (self->deliveries[D_CHANNEL], ch->kind == STAFF_WEBHOOK ? "webhook" : "email")
             | sqlarray_text (self->deliveries[D_DESTINATION], ch->kind == STAFF_WEBHOOK ? ch->url : ch->to)
@@ -119,7 +119,8 @@ store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, voi
         stored.requested_by = PQgetvalue (res, i, 3);
         stored.request_sequence = strtoull (PQgetvalue (res, i, 4), NULL, 10);
         stored.requested_ms = strtoll (PQgetvalue (res, i, 5), NULL, 10);
-        if (fn (&stored, PQgetvalue (res, i, 6), arg) || s_channels (self, stored.notification_id, stored.recipient))
+        if (fn (&stored, PQgetvalue (res, i, 6), arg)
+            || s_channels (self, stored.notification_id, stored.recipient))
             rc = DB_PERMANENT;
     }
     PQclear (res);
@@ -158,10 +159,10 @@ struct store_listing_t {
     PGresult *dres;
 };
 
-#define COLUMNS_SQL                                                                                  \
-    "SELECT id, recipient, text, correlation_id, request_key,"                                      \
-    " (extract(epoch FROM created_at) * 1000)::bigint, requested_by, rule,"                         \
-    " COALESCE((extract(epoch FROM delivered_at) * 1000)::bigint, 0),"                              \
+#define COLUMNS_SQL                                                         \
+    "SELECT id, recipient, text, correlation_id, request_key,"              \
+    " (extract(epoch FROM created_at) * 1000)::bigint, requested_by, rule," \
+    " COALESCE((extract(epoch FROM delivered_at) * 1000)::bigint, 0),"      \
     " COALESCE((extract(epoch FROM read_at) * 1000)::bigint, 0) FROM notification"
 
 static const char *const s_list_sql = COLUMNS_SQL " WHERE recipient = $1 ORDER BY id DESC LIMIT $2::int";
@@ -225,15 +226,17 @@ s_listing (db_t *db, PGresult *res, store_listing_t **listing_p)
     l->list.notifications = l->ptrs;
     l->list.n_notifications = (size_t) n;
     const char *params[] = {sqlarray_str (ids)};
-    db_rc_t rc = failed ? DB_PERMANENT
-                        : db_exec (db, &l->dres,
-                                   "SELECT notification_id, channel, state, attempts, last_error FROM delivery"
-                                   " WHERE notification_id = ANY ($1::bigint[]) ORDER BY notification_id DESC, id",
-                                   1, params, NULL, NULL);
+    db_rc_t rc = failed
+                   ? DB_PERMANENT
+                   : db_exec (db, &l->dres,
+                              "SELECT notification_id, channel, state, attempts, last_error FROM delivery"
+                              " WHERE notification_id = ANY ($1::bigint[]) ORDER BY notification_id DESC, id",
+                              1, params, NULL, NULL);
     sqlarray_destroy (&ids);
     int nd = rc == DB_OK ? PQntuples (l->dres) : 0;
-    if (rc == DB_OK && (!(l->deliveries = calloc ((size_t) nd + 1, sizeof *l->deliveries))
-                        || !(l->dptrs = calloc ((size_t) nd + 1, sizeof *l->dptrs))))
+    if (rc == DB_OK
+        && (!(l->deliveries = calloc ((size_t) nd + 1, sizeof *l->deliveries))
+            || !(l->dptrs = calloc ((size_t) nd + 1, sizeof *l->dptrs))))
         rc = DB_PERMANENT;
     if (rc) {
         store_listing_free (l);
@@ -269,7 +272,8 @@ store_list (db_t *db, const char *recipient, bool unread, uint32_t limit, store_
 }
 
 db_rc_t
-store_mark_read (db_t *db, uint64_t id, const char *reader, store_read_t *outcome, store_listing_t **listing_p)
+store_mark_read (db_t *db, uint64_t id, const char *reader, store_read_t *outcome,
+                 store_listing_t **listing_p)
 {
     char idtext[24];
     snprintf (idtext, sizeof idtext, "%" PRIu64, id);
@@ -281,7 +285,7 @@ store_mark_read (db_t *db, uint64_t id, const char *reader, store_read_t *outcom
         return rc;
     *outcome = PQntuples (res) == 0                         ? STORE_READ_NOT_FOUND
              : strcmp (PQgetvalue (res, 0, 0), reader) != 0 ? STORE_READ_NOT_YOURS
-                                                             : STORE_READ_OK;
+                                                            : STORE_READ_OK;
     PQclear (res);
     if (*outcome != STORE_READ_OK)
         return DB_OK;

@@ -43,7 +43,8 @@ typedef int (store_inserted_fn) (const Crm__V1__NotificationStored *stored, cons
     now_ms, ms UTC), and empties the buffer. *queued (if not NULL) is set to
     the number of deliveries queued. Returns DB_OK or the db error
     (DB_PERMANENT if fn fails). */
-db_rc_t store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, void *arg, size_t *queued);
+db_rc_t store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, void *arg,
+                     size_t *queued);
 
 /*  Empties the buffer (after a rollback). */
 void store_reset (store_t *self);
@@ -56,7 +57,8 @@ typedef struct store_listing_t store_listing_t;
     ones if unread), each with its deliveries. Returns DB_OK with a new
     listing in *listing_p (caller frees with store_listing_free), or the db
     error. */
-db_rc_t store_list (db_t *db, const char *recipient, bool unread, uint32_t limit, store_listing_t **listing_p);
+db_rc_t store_list (db_t *db, const char *recipient, bool unread, uint32_t limit,
+                    store_listing_t **listing_p);
 
 /*  The list of a listing (owned by it). */
 const Crm__V1__NotificationList *store_listing_list (const store_listing_t *listing);

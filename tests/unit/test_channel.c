@@ -246,7 +246,7 @@ test_secret (void **state)
     assert_string_equal (key, "from-a-file");  // the newline dropped
     assert_int_equal (len, 11);
     assert_int_equal (channel_secret (ref, key, 8, &len, err, sizeof err), -1);  // too long
-    assert_null (strstr (err, "from"));  // never the key
+    assert_null (strstr (err, "from"));                                          // never the key
     unlink (path);
     assert_int_equal (channel_secret (ref, key, sizeof key, &len, err, sizeof err), -1);
     assert_non_null (strstr (err, "cannot read the webhook's secret file"));
@@ -257,9 +257,12 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_signature_rfc4231), cmocka_unit_test (test_webhook_body),
-        cmocka_unit_test (test_subject_encoding),  cmocka_unit_test (test_email_message),
-        cmocka_unit_test (test_backoff),           cmocka_unit_test (test_loggable),
+        cmocka_unit_test (test_signature_rfc4231),
+        cmocka_unit_test (test_webhook_body),
+        cmocka_unit_test (test_subject_encoding),
+        cmocka_unit_test (test_email_message),
+        cmocka_unit_test (test_backoff),
+        cmocka_unit_test (test_loggable),
         cmocka_unit_test (test_secret),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -760,19 +760,19 @@ s_with_channels (const char *channels)
     return text;
 }
 
-#define BAD_CHANNELS(channels, anchor, ...)                                                    \
-    do {                                                                                       \
-        char *text_ = s_with_channels (channels);                                              \
-        char path_[512], err_[1024] = "";                                                      \
-        snprintf (path_, sizeof path_, "%s/staff.yaml", s_dir);                                \
-        s_write (path_, text_);                                                                \
-        staff_t *staff_ = staff_load (path_, NULL, err_, sizeof err_);                         \
-        if (staff_) {                                                                          \
-            staff_destroy (&staff_);                                                           \
-            fail_msg ("the channels loaded; expected an error at '%s'", anchor);              \
-        }                                                                                      \
-        s_expect_words (err_, path_, text_, anchor, __VA_ARGS__, NULL);                        \
-        free (text_);                                                                          \
+#define BAD_CHANNELS(channels, anchor, ...)                                      \
+    do {                                                                         \
+        char *text_ = s_with_channels (channels);                                \
+        char path_[512], err_[1024] = "";                                        \
+        snprintf (path_, sizeof path_, "%s/staff.yaml", s_dir);                  \
+        s_write (path_, text_);                                                  \
+        staff_t *staff_ = staff_load (path_, NULL, err_, sizeof err_);           \
+        if (staff_) {                                                            \
+            staff_destroy (&staff_);                                             \
+            fail_msg ("the channels loaded; expected an error at '%s'", anchor); \
+        }                                                                        \
+        s_expect_words (err_, path_, text_, anchor, __VA_ARGS__, NULL);          \
+        free (text_);                                                            \
     } while (0)
 
 static void
@@ -790,12 +790,12 @@ test_staff_channels (void **state)
     (void) state;
     for (size_t i = 0; i < s_staff->n_people; i++)
         assert_int_equal (s_staff->people[i].n_channels, 0);  // the shipped file: the inbox only
-    char *text = s_with_channels (
-        "      - webhook: {url: \"https://hooks.example.com/crm?token=x\", secret_env: CRM_WEBHOOK_SECRET_SIDOROV}\n"
-        "      - email: {to: sidorov@example.com}\n"
-        "      - webhook:\n"
-        "          url: http://10.0.0.7:8080/notify\n"
-        "          secret_file: /run/secrets/sidorov_hook\n");
+    char *text = s_with_channels ("      - webhook: {url: \"https://hooks.example.com/crm?token=x\", "
+                                  "secret_env: CRM_WEBHOOK_SECRET_SIDOROV}\n"
+                                  "      - email: {to: sidorov@example.com}\n"
+                                  "      - webhook:\n"
+                                  "          url: http://10.0.0.7:8080/notify\n"
+                                  "          secret_file: /run/secrets/sidorov_hook\n");
     char path[512], err[1024] = "";
     snprintf (path, sizeof path, "%s/staff.yaml", s_dir);
     s_write (path, text);
@@ -825,35 +825,42 @@ test_staff_channel_mistakes (void **state)
 {
     (void) state;
     BAD_CHANNELS ("      - webhook: {url: ftp://files.example.com/h, secret_env: HOOK_KEY}\n", "url: ftp",
-                  "person 'sidorov'", "webhook url 'ftp://files.example.com/h' must be an http:// or https:// URL");
-    BAD_CHANNELS ("      - webhook: {url: \"https:///path\", secret_env: HOOK_KEY}\n", "https:///", "with a host");
-    BAD_CHANNELS ("      - webhook: {url: \"https://a b.example.com/\", secret_env: HOOK_KEY}\n", "a b.example",
-                  "no blanks");
-    BAD_CHANNELS ("      - webhook: {url: https://h.example.com/}\n", "url: https", "webhook needs secret_env",
-                  "or secret_file");
+                  "person 'sidorov'",
+                  "webhook url 'ftp://files.example.com/h' must be an http:// or https:// URL");
+    BAD_CHANNELS ("      - webhook: {url: \"https:///path\", secret_env: HOOK_KEY}\n", "https:///",
+                  "with a host");
+    BAD_CHANNELS ("      - webhook: {url: \"https://a b.example.com/\", secret_env: HOOK_KEY}\n",
+                  "a b.example", "no blanks");
+    BAD_CHANNELS ("      - webhook: {url: https://h.example.com/}\n", "url: https",
+                  "webhook needs secret_env", "or secret_file");
     BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret: abc123}\n", "secret: abc123",
                   "a secret never goes in this file", "secret_env");
-    BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_env: A, secret_file: /run/k}\n", "secret_env: A",
-                  "not both");
+    BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_env: A, secret_file: /run/k}\n",
+                  "secret_env: A", "not both");
     BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_env: my-key}\n", "my-key",
                   "secret_env 'my-key' must be a variable name (A-Z, 0-9, _)");
     BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_env: 1KEY}\n", "1KEY", "'1KEY'");
     BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_file: secrets/k}\n", "secrets/k",
                   "secret_file 'secrets/k' must be an absolute path");
-    BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_env: K, method: PUT}\n", "method: PUT",
-                  "unknown key 'method' (allowed: url, secret_env, secret_file)");
+    BAD_CHANNELS ("      - webhook: {url: https://h.example.com/, secret_env: K, method: PUT}\n",
+                  "method: PUT", "unknown key 'method' (allowed: url, secret_env, secret_file)");
     BAD_CHANNELS ("      - webhook: {secret_env: K}\n", "secret_env: K", "missing 'url'");
     BAD_CHANNELS ("      - webhook: https://h.example.com/\n", "webhook: https", "'webhook' must be a map");
-    BAD_CHANNELS ("      - telegram: {chat: 42}\n", "telegram", "unknown key 'telegram' (allowed: webhook, email)");
-    BAD_CHANNELS ("      - {webhook: {url: https://a.example.com/, secret_env: K}, email: {to: a@example.com}}\n",
-                  "- {webhook", "each channel is one item");
+    BAD_CHANNELS ("      - telegram: {chat: 42}\n", "telegram",
+                  "unknown key 'telegram' (allowed: webhook, email)");
+    BAD_CHANNELS (
+        "      - {webhook: {url: https://a.example.com/, secret_env: K}, email: {to: a@example.com}}\n",
+        "- {webhook", "each channel is one item");
     BAD_CHANNELS ("      - email: {to: not-an-address}\n", "not-an-address",
                   "'to' must be one e-mail address like name@example.com, got 'not-an-address'");
-    BAD_CHANNELS ("      - email: {to: \"a@example.com, b@example.com\"}\n", "a@example.com,", "one e-mail address");
-    BAD_CHANNELS ("      - email: {to: a@example.com, cc: b@example.com}\n", "cc: b", "unknown key 'cc' (allowed: to)");
+    BAD_CHANNELS ("      - email: {to: \"a@example.com, b@example.com\"}\n", "a@example.com,",
+                  "one e-mail address");
+    BAD_CHANNELS ("      - email: {to: a@example.com, cc: b@example.com}\n", "cc: b",
+                  "unknown key 'cc' (allowed: to)");
     BAD_CHANNELS ("      - email: {to: a@example.com}\n      - email:\n          to: a@example.com\n",
                   "email:\n", "the same email channel twice ('a@example.com')");
-    BAD_CHANNELS ("      webhook: {url: https://h.example.com/, secret_env: K}\n", "webhook: {", "'channels' must be a list");
+    BAD_CHANNELS ("      webhook: {url: https://h.example.com/, secret_env: K}\n", "webhook: {",
+                  "'channels' must be a list");
 }
 
 int
