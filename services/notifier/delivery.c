@@ -67,24 +67,24 @@ delivery_config_load (delivery_config_t *cfg, char *err, size_t err_size)
 {
     memset (cfg, 0, sizeof *cfg);
     const char *bad = config_int ("CRM_DELIVERY_TIMEOUT_MS", 10000, 100, 600000, &cfg->timeout_ms)
-                        ? "CRM_DELIVERY_TIMEOUT_MS (100 to 600000 ms)"
+                        ? "CRM_DELIVERY_TIMEOUT_MS must be a number of ms from 100 to 600000"
                     : config_int ("CRM_DELIVERY_BACKOFF_MS", 1000, 10, 3600000, &cfg->backoff_ms)
-                        ? "CRM_DELIVERY_BACKOFF_MS (10 to 3600000 ms)"
+                        ? "CRM_DELIVERY_BACKOFF_MS must be a number of ms from 10 to 3600000"
                     : config_int ("CRM_DELIVERY_BACKOFF_MAX_MS", 600000, 10, 86400000, &cfg->backoff_max_ms)
-                        ? "CRM_DELIVERY_BACKOFF_MAX_MS (10 to 86400000 ms)"
+                        ? "CRM_DELIVERY_BACKOFF_MAX_MS must be a number of ms from 10 to 86400000"
                     : config_int ("CRM_DELIVERY_RETRY_FOR_S", 86400, 0, 30 * 86400, &cfg->retry_for_s)
-                        ? "CRM_DELIVERY_RETRY_FOR_S (0 to 2592000 s)"
+                        ? "CRM_DELIVERY_RETRY_FOR_S must be a number of seconds from 0 to 2592000"
                         : NULL;
     const char *url = config_str ("CRM_SMTP_URL", "");
     const char *from = config_str ("CRM_SMTP_FROM", "crm@localhost");
     if (!bad && *url && strncmp (url, "smtp://", 7) != 0 && strncmp (url, "smtps://", 8) != 0)
-        bad = "CRM_SMTP_URL (smtp://host[:port] or smtps://host[:port])";
+        bad = "CRM_SMTP_URL must be smtp://host[:port] or smtps://host[:port]";
     if (!bad && (!strchr (from, '@') || strpbrk (from, "\r\n <>") || strlen (from) >= sizeof cfg->smtp_from))
-        bad = "CRM_SMTP_FROM (one bare address, e.g. crm@example.com)";
+        bad = "CRM_SMTP_FROM must be one bare address, e.g. crm@example.com";
     if (!bad && strlen (url) >= sizeof cfg->smtp_url)
-        bad = "CRM_SMTP_URL (too long)";
+        bad = "CRM_SMTP_URL is too long";
     if (bad) {
-        snprintf (err, err_size, "bad %s", bad);
+        snprintf (err, err_size, "%s", bad);
         return -1;
     }
     snprintf (cfg->smtp_url, sizeof cfg->smtp_url, "%s", url);
@@ -411,12 +411,12 @@ delivery_committed (delivery_t *self)
 {
     for (int i = 0; i < DELIVERY_MAX_IN_FLIGHT; i++) {
         slot_t *s = &self->slots[i];
-        char id[24], nid[24], attempts[16], retry[24];
-        log_u64 (id, s->id);
-        log_u64 (nid, s->notification_id);
-        log_u64 (attempts, s->attempts);
-        log_u64 (retry, (uint64_t) s->retry_in_ms);
         if (s->state == T_WRITING) {
+            char id[24], nid[24], attempts[24], retry[24];
+            log_u64 (id, s->id);
+            log_u64 (nid, s->notification_id);
+            log_u64 (attempts, s->attempts);
+            log_u64 (retry, (uint64_t) s->retry_in_ms);
             self->counts[s->channel][s->outcome]++;
             if (s->outcome == O_DELIVERED)
                 log_info ("notification delivered", "notification_id", nid, "delivery_id", id, "channel",

@@ -808,7 +808,7 @@ test_staff_channels (void **state)
     assert_string_equal (p->channels[0].url, "https://hooks.example.com/crm?token=x");
     assert_string_equal (p->channels[0].secret_env, "CRM_WEBHOOK_SECRET_SIDOROV");
     assert_null (p->channels[0].secret_file);
-    assert_int_equal (p->channels[0].line, s_line_of (text, "- webhook: {url"));
+    assert_int_equal (p->channels[0].line, s_line_of (text, "{url: \"https://hooks.example.com"));
     assert_int_equal (p->channels[1].kind, STAFF_EMAIL);
     assert_string_equal (p->channels[1].to, "sidorov@example.com");
     assert_int_equal (p->channels[2].kind, STAFF_WEBHOOK);
@@ -859,8 +859,8 @@ test_staff_channel_mistakes (void **state)
                   "unknown key 'cc' (allowed: to)");
     BAD_CHANNELS ("      - email: {to: a@example.com}\n      - email:\n          to: a@example.com\n",
                   "email:\n", "the same email channel twice ('a@example.com')");
-    BAD_CHANNELS ("      webhook: {url: https://h.example.com/, secret_env: K}\n", "webhook: {",
-                  "'channels' must be a list");
+    BAD_CHANNELS ("      webhook: {url: https://h.example.com/, secret_env: K}\n",
+                  "webhook: {url: https://h.example.com/, secret_env: K}", "'channels' must be a list");
 }
 
 int
