@@ -20,6 +20,7 @@
 #include "utf8.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     service_t *svc;

@@ -237,6 +237,11 @@ test_inbox_unread_and_read_by_its_recipient_only() {
   assert_contains "$out" "PERMISSION_DENIED" "the refusal"
   out=$(crmctl notification read 999999 --as ivanov 2>&1) || rc=$?
   assert_contains "$out" "NOT_FOUND" "an unknown id"
+  out=$(bus command "$(service_endpoint notifier)" --type MarkNotificationRead)
+  assert_eq "$(jq -r '[.error.code, (.error.fields | join(","))] | join(" ")' <<<"$out")" "INVALID_ARGUMENT notification_id" \
+    "MarkNotificationRead without an id"
+  out=$(bus command "$(service_endpoint notifier)" --type MarkNotificationRead --payload-hex 0aff01)
+  assert_eq "$(jq -r '.error.code' <<<"$out")" MALFORMED "MarkNotificationRead whose payload is no MarkNotificationRead"
   assert_eq "$(crmctl notification read "$first" --as ivanov)" "notification $first read" "reading it as its recipient"
   local at
   at=$(sql "SELECT read_at FROM notifier.notification WHERE id = $first")
@@ -268,4 +273,22 @@ test_a_rule_of_the_lead_funnel_reaches_the_webhook() {
   assert_eq "$(jq -c '[.signature_ok, .body.recipient, .body.rule, (.body.correlation_id | test("^lead:[0-9]+$"))]' <<<"$h")" \
     "[true,\"$who\",\"new-lead\",true]" "the webhook of the lead's responsible: rule and correlation id"
   assert_eq "$(sql "SELECT rule FROM notifier.notification")" new-lead "the rule on record"
+}
+
+test_bad_channel_settings_stop_the_notifier_at_start() {
+  staff_file
+  local rc=0
+  sed 's/secret_env: CRM_WEBHOOK_SECRET_IVANOV/secret: hunter2/' "$T_DIR/staff.yaml" >"$T_DIR/bad.yaml"
+  CRM_STAFF_FILE=$T_DIR/bad.yaml timeout 30 "$BIN/crm-notifier" >"$T_DIR/bad-staff.out" 2>&1 || rc=$?
+  assert_eq "$rc" 2 "exit status with a secret in the staff file"
+  assert_contains "$(cat "$T_DIR/bad-staff.out")" "bad.yaml:8: person 'ivanov': a secret never goes in this file" "the log"
+  assert_not_contains "$(cat "$T_DIR/bad-staff.out")" "hunter2" "the log"
+  local var
+  for var in CRM_DELIVERY_TIMEOUT_MS=5 CRM_DELIVERY_RETRY_FOR_S=soon CRM_SMTP_URL=http://mail.example.com \
+    "CRM_SMTP_FROM=CRM <crm@example.com>"; do
+    rc=0
+    env "$var" CRM_STAFF_FILE="$T_DIR/staff.yaml" timeout 30 "$BIN/crm-notifier" >"$T_DIR/bad-var.out" 2>&1 || rc=$?
+    assert_eq "$rc" 2 "exit status with $var"
+    assert_contains "$(cat "$T_DIR/bad-var.out")" "\"error\":\"${var%%=*} " "the log names ${var%%=*}"
+  done
 }
