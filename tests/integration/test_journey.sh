@@ -268,3 +268,168 @@ test_journey_designer_prepaid_driver_courier() {
   assert_eq "$(sql "SELECT count(*) FROM deals.dead_letter") $(sql "SELECT count(*) FROM tasks.dead_letter")" "0 0" \
     "dead letters (deals, tasks)"
 }
+
+# ---------------------------------------------------------------- deals B and C
+
+# B: no designer, supplier not prepaid, the supplier delivers, self
+# delivery; the chase and the production-end notice cancelled by moving on;
+# the delivery task completed before shipped. C: lost with a reason while
+# the chase is pending.
+test_journey_no_designer_self_delivery_and_lost() {
+  fresh_db
+  start_crm
+  local b c t err out notes
+  b=$(deal_for b1 "Борис Покупатель" "ООО Лютик")
+  c=$(deal_for c1 "Вера Сомневающаяся" "")
+  assert_eq "$(crmctl deal show "$c" --json | jq -r .title)" "Вера Сомневающаяся" "a deal without a company: the name"
+  expect "$b" "B opened" new "" "" "" "system//opened,system//created"
+
+  dmove "$b" invoice --set service_type=design --set designer_needed=no --set supplier_prepaid=no >/dev/null
+  expect "$b" "B invoice" invoice "invoice/petrova/open" "petrova:task" "" \
+    "ivanov//set,ivanov//moved,system/invoice-task/task requested,ivanov//task created"
+  complete "$(task_of "$b" invoice)" petrova
+  expect "$b" "B invoice completed" awaiting_payment "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" \
+    payment-chase \
+    "petrova//task completed,system/invoice-ready/notified,system/invoice-ready/moved,system/payment-chase-start/timer set"
+
+  # The money comes before the chase: it is cancelled; not prepaid: no task.
+  dmove "$b" paid >/dev/null
+  expect "$b" "B paid" paid "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" "" "ivanov//moved"
+  assert_eq "$(timer_state "$b" payment-chase)" cancelled "B's chase timer"
+
+  dmove "$b" supply --set supplier_pickup=supplier_delivers --set "supply_at=01.03.2030 10:00" >/dev/null
+  expect "$b" "B supply (no pick-up, no designer)" supply "invoice/petrova/completed" \
+    "ivanov:invoice-ready,petrova:task" "" "ivanov//set,ivanov//moved"
+
+  at 3600
+  dmove "$b" production --set "production_end_at=$AT" >/dev/null
+  notes="ivanov:invoice-ready,ivanov:production-notice,petrova:task"
+  expect "$b" "B production" production "invoice/petrova/completed" "$notes" production-end \
+    "ivanov//set,ivanov//moved,system/production-notice/notified,system/production-notice/timer set"
+  assert_eq "$(crmctl deal show "$b" --json | jq -r '.timers[0] | "\(.key) \(.due_ms)"')" \
+    "deal:$b:production-end $((AT_S * 1000))" "the timer deal show lists"
+
+  # Production finished early: the notice at production_end_at is cancelled.
+  dmove "$b" production_done --set delivery_mode=self >/dev/null
+  notes="ivanov:invoice-ready,ivanov:production-notice,petrova:task,sidorov:task"
+  expect "$b" "B production_done (self)" production_done "invoice/petrova/completed,delivery/sidorov/open" "$notes" "" \
+    "ivanov//set,ivanov//moved,system/self-delivery/task requested,ivanov//task created"
+  assert_eq "$(timer_state "$b" production-end)" cancelled "B's production-end timer"
+  t=$(task_of "$b" delivery)
+  assert_eq "$(crmctl tasks --record "deal:$b" --json | jq -r ".[] | select(.id == $t) | \"\(.title)|\(.creator)|\(.coexecutors | length)\"")" \
+    "Доставить груз клиенту|ivanov|0" "the self-delivery task"
+
+  # The driver delivers before the manager marks it shipped ...
+  complete "$t" sidorov
+  expect "$b" "B delivered early" production_done "invoice/petrova/completed,delivery/sidorov/completed" "$notes" "" \
+    "sidorov//task completed"
+  # ... so the move to shipped goes on to closing_docs at once.
+  out=$(dmove "$b" shipped)
+  assert_contains "$out" "deal $b: closing_docs, version" "production_done -> shipped -> closing_docs"
+  notes="ivanov:invoice-ready,ivanov:production-notice,ivanov:task,petrova:task,petrova:task,sidorov:task"
+  expect "$b" "B closing_docs" closing_docs \
+    "invoice/petrova/completed,delivery/sidorov/completed,closing/ivanov+petrova/open" "$notes" "" \
+    "ivanov//moved,system/delivered/moved,system/closing-docs/task requested,ivanov//task created"
+  complete "$(task_of "$b" closing)" ivanov
+  expect "$b" "B won" won "invoice/petrova/completed,delivery/sidorov/completed,closing/ivanov+petrova/completed" \
+    "$notes" "" "ivanov//task completed,system/closed/moved"
+  assert_eq "$(moved "$b")" "invoice,awaiting_payment,paid,supply,production,production_done,shipped,closing_docs,won" \
+    "B's DealMoved events"
+
+  # C is lost while the chase is pending: the chase goes with it.
+  dmove "$c" invoice --set service_type=design --set designer_needed=no --set supplier_prepaid=no >/dev/null
+  complete "$(task_of "$c" invoice)" petrova
+  expect "$c" "C awaiting payment" awaiting_payment "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" \
+    payment-chase "system//opened,system//created,ivanov//set,ivanov//moved,system/invoice-task/task requested,ivanov//task created,petrova//task completed,system/invoice-ready/notified,system/invoice-ready/moved,system/payment-chase-start/timer set"
+  err=$(refused INVALID_ARGUMENT deal move "$c" lost --as smirnova)
+  assert_contains "$err" "lost_reason («Причина провала») is required for lost «Сделка провалена»" \
+    "deal move to lost without a reason"
+  local v
+  v=$(crmctl deal show "$c" --json | jq .version)
+  assert_eq "$(crmctl deal lose "$c" --reason "Клиент выбрал другого поставщика" --as smirnova)" \
+    "deal $c: lost, version $((v + 1))" "crmctl deal lose"
+  expect "$c" "C lost" lost "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" "" \
+    "smirnova//set,smirnova//moved"
+  assert_eq "$(timer_state "$c" payment-chase)" cancelled "C's chase timer"
+  assert_eq "$(crmctl deal show "$c" --json | jq -r '.fields.lost_reason.display')" "Клиент выбрал другого поставщика" \
+    "the reason"
+  assert_eq "$(moved "$c")" "invoice,awaiting_payment,lost" "C's DealMoved events"
+  err=$(refused MOVE_NOT_ALLOWED deal move "$c" paid --as ivanov)
+  assert_contains "$err" "deal $c is closed (lost «Сделка провалена»)" "moving a lost deal"
+  refused MOVE_NOT_ALLOWED deal lose "$c" --reason "ещё раз" --as ivanov >/dev/null
+  expect "$c" "C after the refusals" lost "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" "" ""
+
+  # Neither chase came, though both deals waited long enough for one.
+  wait_until $((CHASE_S + 5)) false || true
+  assert_eq "$(sql "SELECT count(*) FROM notifier.notification WHERE request_key LIKE '%:payment-chase:%'")" 0 \
+    "chase notifications"
+  assert_eq "$(crmctl deals --json | jq -c 'map("\(.deal_id):\(.stage)")')" "[\"$c:lost\",\"$b:won\"]" "crmctl deals"
+  assert_eq "$(crmctl deals --stage won --json | jq -c 'map(.deal_id)')" "[$b]" "crmctl deals --stage won"
+  assert_eq "$(crmctl deals --user smirnova --json | jq length)" 0 "crmctl deals --user smirnova"
+  assert_eq "$(sql "SELECT count(*) FROM deals.dead_letter") $(sql "SELECT count(*) FROM tasks.dead_letter")" "0 0" \
+    "dead letters (deals, tasks)"
+}
+
+# ---------------------------------------------------------------- restarts
+
+restart_deals() {
+  kill_service deals "${1:-TERM}"
+  start_service deals CRM_HEARTBEAT_MS=200 CRM_DURATIONS=payment_chase=${CHASE_S}s
+}
+
+# deals killed with SIGKILL right after a command and right after a task's
+# completion, leads restarted, LeadConverted replayed to deals (its offset
+# for leads set back to 0), a lead converted while deals is down: one deal
+# per lead, and nothing missing or doubled.
+test_journey_survives_restarts() {
+  fresh_db
+  start_crm
+  local d e
+  d=$(deal_for r1 "Роман Рестартов" "ООО Перезапуск")
+  expect "$d" "opened" new "" "" "" "system//opened,system//created"
+  dmove "$d" invoice --set service_type=design_print --set designer_needed=no --set supplier_prepaid=yes >/dev/null
+  restart_deals KILL
+  expect "$d" "invoice, deals killed" invoice "invoice/petrova/open" "petrova:task" "" \
+    "ivanov//set,ivanov//moved,system/invoice-task/task requested,ivanov//task created"
+  complete "$(task_of "$d" invoice)" petrova
+  restart_deals KILL
+  expect "$d" "invoice completed, deals killed" awaiting_payment "invoice/petrova/completed" \
+    "ivanov:invoice-ready,petrova:task" payment-chase \
+    "petrova//task completed,system/invoice-ready/notified,system/invoice-ready/moved,system/payment-chase-start/timer set"
+
+  kill_service leads
+  start_service leads CRM_HEARTBEAT_MS=200
+  # Every leads event again, LeadConverted among them.
+  kill_service deals
+  sql "UPDATE deals.consumer_offset SET last_sequence = 0 WHERE source = 'leads'" >/dev/null
+  start_service deals CRM_HEARTBEAT_MS=200 CRM_DURATIONS=payment_chase=${CHASE_S}s
+  expect "$d" "LeadConverted replayed" awaiting_payment "invoice/petrova/completed" \
+    "ivanov:invoice-ready,petrova:task" payment-chase ""
+  "$PY" "$TOOLS/logcheck.py" find "$T_DIR/deals.log" --msg "lead already has its deal" ||
+    fail "deals did not see LeadConverted again"
+  assert_eq "$(sql "SELECT count(*) FROM deals.deal") $(sql "SELECT count(*) FROM deals.outbox WHERE type = 'DealOpened'")" \
+    "1 1" "deals and DealOpened events"
+
+  dmove "$d" paid >/dev/null
+  expect "$d" "paid" paid "invoice/petrova/completed,supplier_invoice/petrova/open" \
+    "ivanov:invoice-ready,petrova:task,petrova:task" "" "ivanov//moved,system/supplier-invoice/task requested,ivanov//task created"
+  assert_eq "$(timer_state "$d" payment-chase)" cancelled "the chase timer"
+
+  # A lead converted while deals is down gets its deal when deals is back.
+  kill_service deals KILL
+  local out lead
+  out=$(crmctl lead submit --source-system web --external-id r2 --name "Ещё Клиент" --responsible smirnova)
+  lead=${out#lead }
+  lead=${lead%% *}
+  crmctl lead move "$lead" in_progress --as smirnova >/dev/null
+  crmctl lead move "$lead" answer_given --set "next_call_at=2030-01-15 10:00" --as smirnova >/dev/null
+  crmctl lead move "$lead" converted --as smirnova >/dev/null
+  start_service deals CRM_HEARTBEAT_MS=200 CRM_DURATIONS=payment_chase=${CHASE_S}s
+  settle
+  e=$(crmctl deals --json | jq -r ".[] | select(.lead_id == $lead) | .deal_id")
+  assert_eq "$(crmctl deal show "$e" --json | jq -c '[.stage, .responsible, .title]')" '["new","smirnova","Ещё Клиент"]' \
+    "the deal opened after the restart"
+  assert_eq "$(sql "SELECT count(*) FROM deals.deal") $(sql "SELECT count(*) FROM deals.outbox WHERE type = 'DealOpened'")" \
+    "2 2" "deals and DealOpened events"
+  assert_eq "$(sql "SELECT count(*) FROM deals.dead_letter")" 0 "deals' dead letters"
+}
