@@ -203,7 +203,7 @@ s_show_text (const Crm__V1__DealDetail *d)
             printf ("  %-6" PRIu64 " ", t->task_id);
         else
             printf ("  %-6s ", "(new)");
-        printf ("%-9s %-10s ", t->completed ? "completed" : "open", *t->tag ? t->tag : "-");
+        printf ("%-9s %-16s ", t->completed ? "completed" : "open", *t->tag ? t->tag : "-");
         cli_put_line (t->title);
         printf (" → %s", t->responsible);
         if (*t->rule)

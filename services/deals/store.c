@@ -308,7 +308,7 @@ store_task_list (db_t *db, uint64_t id, PGresult **res)
     const char *params[] = {s_u64 (id_text, id)};
     return db_exec (db, res,
                     "SELECT request_key, coalesce (task_id, 0), tag, title, responsible, completed, rule"
-                    " FROM deal_task WHERE deal_id = $1 ORDER BY created_at, request_key",
+                    " FROM deal_task WHERE deal_id = $1 ORDER BY created_at, task_id NULLS LAST, request_key",
                     1, params, NULL, NULL);
 }
 

@@ -122,7 +122,7 @@ Run 'crmctl help' for usage." "crmctl deal lose without a reason"
   assert_eq "$(sql "SELECT encode(envelope, 'hex') FROM deals.outbox WHERE type = 'TaskRequested'" | bus decode |
     jq -c '.payload | [.request_key, .record, .responsible, .creator, .tag, .rule]')" \
     "[\"deal:$d:v2:invoice-task:0\",\"deal:$d\",\"petrova\",\"ivanov\",\"invoice\",\"invoice-task\"]" "TaskRequested"
-  assert_contains "$(crmctl deal show $d)" "(new)  open      invoice    Подготовить счет → petrova  (rule invoice-task)" \
+  assert_contains "$(crmctl deal show $d)" "(new)  open      invoice          Подготовить счет → petrova  (rule invoice-task)" \
     "crmctl deal show"
 }
 

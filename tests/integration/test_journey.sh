@@ -263,7 +263,7 @@ test_journey_designer_prepaid_driver_courier() {
   assert_eq "$(crmctl deal show "$a" --json | jq -c '[.stage, .version, (.history | length)]')" "$before" \
     "the won deal after the refusals"
   assert_eq "$(sql "SELECT last_sequence FROM deals.outbox_head")" "$outbox" "events after the refusals"
-  assert_contains "$(crmctl deal show "$a")" "closing    Собрать закрывающие документы → ivanov  (rule closing-docs)" \
+  assert_contains "$(crmctl deal show "$a")" "closing          Собрать закрывающие документы → ivanov  (rule closing-docs)" \
     "crmctl deal show"
   assert_eq "$(sql "SELECT count(*) FROM deals.dead_letter") $(sql "SELECT count(*) FROM tasks.dead_letter")" "0 0" \
     "dead letters (deals, tasks)"
