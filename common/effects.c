@@ -5,22 +5,6 @@
 #include "crm/v1/tasks.pb-c.h"
 #include "crm/v1/timer.pb-c.h"
 
-bool
-effects_shared (engine_effect_kind_t kind)
-{
-    switch (kind) {
-        case ENGINE_NOTIFY:
-        case ENGINE_TASK:
-        case ENGINE_ACTIVITY:
-        case ENGINE_ACTIVITY_CANCEL:
-        case ENGINE_TIMER_SET:
-        case ENGINE_TIMER_CANCEL: return true;
-        case ENGINE_CREATE_CONTACT:
-        case ENGINE_OPEN_DEAL: return false;
-    }
-    return false;
-}
-
 service_rc_t
 effects_emit (service_t *svc, const engine_effect_t *e, const char *record, const char *causation)
 {

@@ -15,11 +15,6 @@
 #include "engine.h"
 #include "service.h"
 
-#include <stdbool.h>
-
-/*  True when effects_emit carries out effects of kind. */
-bool effects_shared (engine_effect_kind_t kind);
-
 /*  Emits e's request event into svc's open transaction (service_emit),
     correlated to record ("lead:5", "deal:7": also the record of the tasks
     and activities asked for) and caused by causation (the command's or
