@@ -295,7 +295,7 @@ test_journey_no_designer_self_delivery_and_lost() {
 
   # The money comes before the chase: it is cancelled; not prepaid: no task.
   dmove "$b" paid >/dev/null
-  expect "$b" "B paid" paid "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" "" "ivanov//moved"
+  expect "$b" "B paid" paid "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" "" "ivanov//moved,system/payment-chase-start/timer cancelled"
   assert_eq "$(timer_state "$b" payment-chase)" cancelled "B's chase timer"
 
   dmove "$b" supply --set supplier_pickup=supplier_delivers --set "supply_at=01.03.2030 10:00" >/dev/null
@@ -314,7 +314,7 @@ test_journey_no_designer_self_delivery_and_lost() {
   dmove "$b" production_done --set delivery_mode=self >/dev/null
   notes="ivanov:invoice-ready,ivanov:production-notice,petrova:task,sidorov:task"
   expect "$b" "B production_done (self)" production_done "invoice/petrova/completed,delivery/sidorov/open" "$notes" "" \
-    "ivanov//set,ivanov//moved,system/self-delivery/task requested,ivanov//task created"
+    "ivanov//set,ivanov//moved,system/production-notice/timer cancelled,system/self-delivery/task requested,ivanov//task created"
   assert_eq "$(timer_state "$b" production-end)" cancelled "B's production-end timer"
   t=$(task_of "$b" delivery)
   assert_eq "$(crmctl tasks --record "deal:$b" --json | jq -r ".[] | select(.id == $t) | \"\(.title)|\(.creator)|\(.coexecutors | length)\"")" \
@@ -350,7 +350,7 @@ test_journey_no_designer_self_delivery_and_lost() {
   assert_eq "$(crmctl deal lose "$c" --reason "Клиент выбрал другого поставщика" --as smirnova)" \
     "deal $c: lost, version $((v + 1))" "crmctl deal lose"
   expect "$c" "C lost" lost "invoice/petrova/completed" "ivanov:invoice-ready,petrova:task" "" \
-    "smirnova//set,smirnova//moved"
+    "smirnova//set,smirnova//moved,system/payment-chase-start/timer cancelled"
   assert_eq "$(timer_state "$c" payment-chase)" cancelled "C's chase timer"
   assert_eq "$(crmctl deal show "$c" --json | jq -r '.fields.lost_reason.display')" "Клиент выбрал другого поставщика" \
     "the reason"
@@ -417,7 +417,7 @@ test_journey_survives_restarts() {
 
   dmove "$d" paid >/dev/null
   expect "$d" "paid" paid "invoice/petrova/completed,supplier_invoice/petrova/open" \
-    "ivanov:invoice-ready,petrova:task,petrova:task" "" "ivanov//moved,system/supplier-invoice/task requested,ivanov//task created"
+    "ivanov:invoice-ready,petrova:task,petrova:task" "" "ivanov//moved,system/payment-chase-start/timer cancelled,system/supplier-invoice/task requested,ivanov//task created"
   assert_eq "$(timer_state "$d" payment-chase)" cancelled "the chase timer"
 
   # A lead converted while deals is down gets its deal when deals is back.

@@ -283,6 +283,10 @@ test_leaving_answer_given_cancels_reminder (void **state)
     assert_int_equal (s_count (&out, ENGINE_OPEN_DEAL), 0);
     //  The call was still ahead: its activity goes too.
     assert_string_equal (s_find (&out, ENGINE_ACTIVITY_CANCEL)->key, "lead:5:next-call:0");
+    bool noted = false;     // the reminder was still ahead: its cancel is on record
+    for (size_t i = 0; i < out.n_history; i++)
+        noted = noted || strcmp (out.history[i].action, "timer cancelled") == 0;
+    assert_true (noted);
     engine_result_free (&out);
 
     //  The call's time has passed: the activity stays on record.
