@@ -25,25 +25,29 @@ static service_rc_t
 s_list (service_t *self, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
 {
     (void) arg;
-    Crm__V1__ListDeadLetters *req = crm__v1__list_dead_letters__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    Crm__V1__ListDeadLetters *req =
+        crm__v1__list_dead_letters__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!req) {
         service_reply_error (reply, "MALFORMED", "payload is not a crm.v1.ListDeadLetters", NULL, 0);
         return SERVICE_REJECT;
     }
     char limit[16];
     snprintf (limit, sizeof limit, "%u",
-              req->limit == 0 ? LIST_DEFAULT : req->limit > LIST_MAX ? LIST_MAX : req->limit);
+              req->limit == 0         ? LIST_DEFAULT
+              : req->limit > LIST_MAX ? LIST_MAX
+                                      : req->limit);
     const char *params[] = {req->include_retried ? "true" : "false", limit};
     crm__v1__list_dead_letters__free_unpacked (req, NULL);
     PGresult *res = NULL;
-    db_rc_t rc = db_exec (self->db, &res,
-                          "SELECT id, (extract(epoch FROM received_at) * 1000)::bigint, source,"
-                          " coalesce(sequence, 0), type, reason, coalesce(length(payload), 0),"
-                          " message IS NOT NULL, retries,"
-                          " coalesce((extract(epoch FROM retried_at) * 1000)::bigint, 0),"
-                          " (SELECT count(*) FROM dead_letter WHERE retried_at IS NULL)"
-                          " FROM dead_letter WHERE $1::boolean OR retried_at IS NULL ORDER BY id DESC LIMIT $2",
-                          2, params, NULL, NULL);
+    db_rc_t rc =
+        db_exec (self->db, &res,
+                 "SELECT id, (extract(epoch FROM received_at) * 1000)::bigint, source,"
+                 " coalesce(sequence, 0), type, reason, coalesce(length(payload), 0),"
+                 " message IS NOT NULL, retries,"
+                 " coalesce((extract(epoch FROM retried_at) * 1000)::bigint, 0),"
+                 " (SELECT count(*) FROM dead_letter WHERE retried_at IS NULL)"
+                 " FROM dead_letter WHERE $1::boolean OR retried_at IS NULL ORDER BY id DESC LIMIT $2",
+                 2, params, NULL, NULL);
     if (rc)
         return service_rc (rc);
     int n = PQntuples (res);
@@ -91,7 +95,7 @@ typedef struct {
     char sequence[24];
     char type[96];
     bool retried;
-    uint8_t *message;       // owned (PQunescapeBytea); NULL: none stored
+    uint8_t *message;  // owned (PQunescapeBytea); NULL: none stored
     size_t message_len;
 } stored_t;
 
@@ -115,7 +119,8 @@ s_read (service_t *self, const char *id, stored_t *row, bool *found)
         snprintf (row->type, sizeof row->type, "%s", PQgetvalue (res, 0, 2));
         row->retried = *PQgetvalue (res, 0, 3) == 't';
         if (!PQgetisnull (res, 0, 4))
-            row->message = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, 0, 4), &row->message_len);
+            row->message =
+                PQunescapeBytea ((const unsigned char *) PQgetvalue (res, 0, 4), &row->message_len);
     }
     PQclear (res);
     return DB_OK;
@@ -198,17 +203,18 @@ s_retry_row (service_t *self, const char *id, stored_t *row, service_reply_t *re
     service_rc_t rc = s_apply (self, row, reason, sizeof reason, correlation, sizeof correlation);
     if (rc == SERVICE_REJECT) {
         log_warn ("dead letter retry refused", "dead_letter_id", id, "source", row->source, "sequence",
-                  *row->sequence ? row->sequence : NULL, "type", *row->type ? row->type : NULL, "correlation_id",
-                  *correlation ? correlation : NULL, "reason", reason, NULL);
+                  *row->sequence ? row->sequence : NULL, "type", *row->type ? row->type : NULL,
+                  "correlation_id", *correlation ? correlation : NULL, "reason", reason, NULL);
         return s_refused (self, id, *reason ? reason : "rejected", reply);
     }
     if (rc != SERVICE_OK)
         return rc;  // the batch isolates it, then deadletter_isolated
     const char *params[] = {id};
     PGresult *res = NULL;
-    drc = db_exec (self->db, &res,
-                   "UPDATE dead_letter SET retries = retries + 1, retried_at = now() WHERE id = $1 RETURNING retries",
-                   1, params, NULL, NULL);
+    drc = db_exec (
+        self->db, &res,
+        "UPDATE dead_letter SET retries = retries + 1, retried_at = now() WHERE id = $1 RETURNING retries", 1,
+        params, NULL, NULL);
     if (drc)
         return service_rc (drc);
     Crm__V1__RetryDeadLetterReply result = CRM__V1__RETRY_DEAD_LETTER_REPLY__INIT;
@@ -230,10 +236,11 @@ static service_rc_t
 s_retry (service_t *self, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
 {
     (void) arg;
-    Crm__V1__RetryDeadLetter *req = crm__v1__retry_dead_letter__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    Crm__V1__RetryDeadLetter *req =
+        crm__v1__retry_dead_letter__unpack (NULL, cmd->payload.len, cmd->payload.data);
     if (!req || req->id == 0) {
         service_reply_error (reply, "INVALID_ARGUMENT", "a RetryDeadLetter with the dead letter's id",
-                             (const char *[]) {"id"}, 1);
+                             (const char *[]){"id"}, 1);
         crm__v1__retry_dead_letter__free_unpacked (req, NULL);
         return SERVICE_REJECT;
     }
@@ -250,7 +257,8 @@ void
 deadletter_committed (service_t *self, const Crm__V1__Command *cmd)
 {
     (void) self;
-    Crm__V1__RetryDeadLetter *req = crm__v1__retry_dead_letter__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    Crm__V1__RetryDeadLetter *req =
+        crm__v1__retry_dead_letter__unpack (NULL, cmd->payload.len, cmd->payload.data);
     char id[24];
     log_info ("dead letter retried", "dead_letter_id", log_u64 (id, req ? req->id : 0), "command_id",
               cmd->command_id, "sender", *cmd->sender ? cmd->sender : NULL, NULL);
@@ -260,7 +268,8 @@ deadletter_committed (service_t *self, const Crm__V1__Command *cmd)
 service_rc_t
 deadletter_isolated (service_t *self, const Crm__V1__Command *cmd, const char *reason, service_reply_t *reply)
 {
-    Crm__V1__RetryDeadLetter *req = crm__v1__retry_dead_letter__unpack (NULL, cmd->payload.len, cmd->payload.data);
+    Crm__V1__RetryDeadLetter *req =
+        crm__v1__retry_dead_letter__unpack (NULL, cmd->payload.len, cmd->payload.data);
     char id[24];
     snprintf (id, sizeof id, "%" PRIu64, req ? req->id : 0);
     crm__v1__retry_dead_letter__free_unpacked (req, NULL);

@@ -28,23 +28,23 @@ struct http_request_t {
     char method[16];
     char *path;
     char peer[64];
-    char *body;                     // NUL-terminated
+    char *body;  // NUL-terminated
     size_t len;
     size_t cap;
-    size_t discarded;               // bytes dropped past the limit
+    size_t discarded;  // bytes dropped past the limit
     bool too_large;
-    bool deferred;                  // the handler will answer later
-    bool suspended;                 // and MHD holds the connection until it does
-    bool answered;                  // the answer below is set
-    bool queued;                    // handed to MHD
+    bool deferred;   // the handler will answer later
+    bool suspended;  // and MHD holds the connection until it does
+    bool answered;   // the answer below is set
+    bool queued;     // handed to MHD
     int status;
     char content_type[64];
     char *out;
     size_t out_len;
     char headers[MAX_HEADERS][2][128];
     int n_headers;
-    http_request_t *prev, *next;    // in owner's list of suspended requests
-    void *data;                     // http_data's
+    http_request_t *prev, *next;  // in owner's list of suspended requests
+    void *data;                   // http_data's
 };
 
 struct http_t {
@@ -52,8 +52,8 @@ struct http_t {
     http_handler_fn *handler;
     void *arg;
     size_t max_body;
-    http_request_t *deferred;       // suspended requests: resumed before MHD stops
-    bool pending;                   // a deferred request was answered: run MHD again
+    http_request_t *deferred;  // suspended requests: resumed before MHD stops
+    bool pending;              // a deferred request was answered: run MHD again
 };
 
 //  --------------------------------------------------------------------------
@@ -169,8 +169,8 @@ http_data (http_request_t *req, size_t size)
 static enum MHD_Result
 s_queue (http_request_t *req)
 {
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer (req->out_len, req->out ? req->out : (void *) "", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *response = MHD_create_response_from_buffer (
+        req->out_len, req->out ? req->out : (void *) "", MHD_RESPMEM_MUST_COPY);
     if (!response)
         return MHD_NO;
     if (*req->content_type)
@@ -229,7 +229,8 @@ s_append (http_request_t *req, const char *data, size_t size)
 static void
 s_peer (http_request_t *req)
 {
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = info ? info->client_addr : NULL;
     if (sa && sa->sa_family == AF_INET)
         inet_ntop (AF_INET, &((const struct sockaddr_in *) (const void *) sa)->sin_addr, req->peer,
@@ -246,7 +247,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     (void) version;
     http_t *self = cls;
     http_request_t *req = *con_cls;
-    if (!req) {     // the headers are in
+    if (!req) {  // the headers are in
         req = calloc (1, sizeof *req);
         if (!req || !(req->path = strdup (url))) {
             free (req);
@@ -257,7 +258,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         snprintf (req->method, sizeof req->method, "%s", method);
         s_peer (req);
         *con_cls = req;
-        const char *length = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *length =
+            MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull (length, NULL, 10) > self->max_body) {
             //  Answered before the body is read: MHD then drops it.
             s_too_large (req);
@@ -266,7 +268,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         return MHD_YES;
     }
     if (req->answered && !req->queued)
-        return s_queue (req);   // answered while suspended, now resumed
+        return s_queue (req);  // answered while suspended, now resumed
     if (*upload_data_size) {
         bool ok = s_append (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -323,13 +325,14 @@ http_new (const char *bind_addr, int port, size_t max_body, http_handler_fn *han
 {
     char service[8];
     snprintf (service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo hints = {
+        .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *addr = NULL;
     const char *node = strcmp (bind_addr, "*") == 0 ? NULL : bind_addr;
     int gai = getaddrinfo (node, service, &hints, &addr);
     if (gai) {
-        log_error ("cannot bind http", "address", bind_addr, "port", service, "error", gai_strerror (gai), NULL);
+        log_error ("cannot bind http", "address", bind_addr, "port", service, "error", gai_strerror (gai),
+                   NULL);
         return NULL;
     }
     http_t *self = calloc (1, sizeof *self);
@@ -345,10 +348,9 @@ http_new (const char *bind_addr, int port, size_t max_body, http_handler_fn *han
         flags |= MHD_USE_IPv6;
     self->daemon = MHD_start_daemon (
         flags, (uint16_t) port, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_log, self,
-        MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned) CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONNECTION_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, addr->ai_addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned) CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned) CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
     freeaddrinfo (addr);
     const union MHD_DaemonInfo *info =
         self->daemon ? MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_EPOLL_FD) : NULL;

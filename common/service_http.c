@@ -36,7 +36,7 @@ service_submit (service_t *self, const Crm__V1__Command *command, service_done_f
     if (h < 0 || !self->commands[h].needs_db) {
         //  Answered at once: no such command, or one that needs no batch.
         if (h < 0)
-            service_reply_error (&w.reply, "UNKNOWN_COMMAND", "no such command", (const char *[]) {"type"}, 1);
+            service_reply_error (&w.reply, "UNKNOWN_COMMAND", "no such command", (const char *[]){"type"}, 1);
         else
             self->commands[h].fn (self, copy, self->commands[h].arg, &w.reply);
         service_reply_work (self, &w);
@@ -79,7 +79,8 @@ s_write_metrics (service_t *self, FILE *out)
 {
     const char *svc = self->cfg.service;
     stats_write (&self->stats, svc, out);
-    s_gauge (out, "crm_consumer_lag", "Events a source announced that are not applied here yet (latest - applied).");
+    s_gauge (out, "crm_consumer_lag",
+             "Events a source announced that are not applied here yet (latest - applied).");
     for (int i = 0; i < self->source_count; i++)
         fprintf (out, "crm_consumer_lag{service=\"%s\",source=\"%s\"} %" PRIu64 "\n", svc,
                  self->sources[i].state.source, consumer_lag (&self->sources[i].state));
@@ -88,11 +89,13 @@ s_write_metrics (service_t *self, FILE *out)
         fprintf (out, "crm_consumer_applied_sequence{service=\"%s\",source=\"%s\"} %" PRIu64 "\n", svc,
                  self->sources[i].state.source, self->sources[i].state.applied);
     s_gauge (out, "crm_outbox_last_sequence", "The last sequence committed to this service's outbox.");
-    fprintf (out, "crm_outbox_last_sequence{service=\"%s\"} %" PRIu64 "\n", svc, outbox_last_sequence (self->outbox));
+    fprintf (out, "crm_outbox_last_sequence{service=\"%s\"} %" PRIu64 "\n", svc,
+             outbox_last_sequence (self->outbox));
     s_gauge (out, "crm_outbox_backlog_events",
              "Events in the outbox, kept for replay to subscribers that fall behind (pruned after "
              "CRM_OUTBOX_RETENTION_S).");
-    fprintf (out, "crm_outbox_backlog_events{service=\"%s\"} %" PRIu64 "\n", svc, service_outbox_retained (self));
+    fprintf (out, "crm_outbox_backlog_events{service=\"%s\"} %" PRIu64 "\n", svc,
+             service_outbox_retained (self));
     s_gauge (out, "crm_outbox_pending_events", "Events emitted in the open transaction, not yet published.");
     fprintf (out, "crm_outbox_pending_events{service=\"%s\"} %zu\n", svc, outbox_pending (self->outbox));
     s_gauge (out, "crm_dead_letters", "Open dead letters (rows of dead_letter not applied by a retry).");
@@ -103,7 +106,8 @@ s_write_metrics (service_t *self, FILE *out)
     s_gauge (out, "crm_database_up", "1 when the database connection is up (as of its last use).");
     fprintf (out, "crm_database_up{service=\"%s\"} %d\n", svc, db_is_up (self->db) ? 1 : 0);
     s_gauge (out, "crm_process_start_time_seconds", "When the service started, seconds since the epoch.");
-    fprintf (out, "crm_process_start_time_seconds{service=\"%s\"} %.3f\n", svc, (double) self->started_ms / 1000);
+    fprintf (out, "crm_process_start_time_seconds{service=\"%s\"} %.3f\n", svc,
+             (double) self->started_ms / 1000);
     //  The service's own figures, as in Status (e.g. the timer's pending
     //  timers and lateness, the notifier's deliveries).
     service_metrics_t metrics = {0};
@@ -161,7 +165,8 @@ s_health (service_t *self, http_request_t *req)
         fprintf (out, ",\"reasons\":[\"database down: %s\"]", why);
     fprintf (out, ",\"sources\":[");
     for (int i = 0; i < self->source_count; i++)
-        fprintf (out, "%s{\"source\":\"%s\",\"applied\":%" PRIu64 ",\"latest\":%" PRIu64 ",\"lag\":%" PRIu64 "}",
+        fprintf (out,
+                 "%s{\"source\":\"%s\",\"applied\":%" PRIu64 ",\"latest\":%" PRIu64 ",\"lag\":%" PRIu64 "}",
                  i ? "," : "", self->sources[i].state.source, self->sources[i].state.applied,
                  self->sources[i].state.latest, consumer_lag (&self->sources[i].state));
     fprintf (out, "],\"dead_letters\":%" PRIu64 "}\n", self->dead_letters);
@@ -187,8 +192,8 @@ static void
 s_error (http_request_t *req, int status, const char *code, const char *message)
 {
     char body[256];
-    int n = snprintf (body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"fields\":[]}}", code,
-                      message);
+    int n = snprintf (body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"fields\":[]}}",
+                      code, message);
     http_respond (req, status, "application/json", body, (size_t) n);
 }
 
@@ -233,6 +238,7 @@ service_http_start (service_t *self)
 {
     if (self->cfg.http_port == 0)
         return 0;
-    self->http = http_new (self->cfg.bind_addr, self->cfg.http_port, (size_t) self->cfg.http_max_body, s_route, self);
+    self->http =
+        http_new (self->cfg.bind_addr, self->cfg.http_port, (size_t) self->cfg.http_max_body, s_route, self);
     return self->http ? 0 : -1;
 }

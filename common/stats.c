@@ -127,28 +127,33 @@ stats_write (const stats_t *self, const char *service, FILE *out)
               "Events from other services applied here (committed), by type.");
     s_per_type (self, out, service, "crm_events_applied_total", offsetof (stats_type_t, applied), NULL);
     s_family (out, "crm_commands_total", "counter", "Commands answered, by type and outcome (ok, error).");
-    s_per_type (self, out, service, "crm_commands_total", offsetof (stats_type_t, commands_ok), "outcome=\"ok\"");
+    s_per_type (self, out, service, "crm_commands_total", offsetof (stats_type_t, commands_ok),
+                "outcome=\"ok\"");
     s_per_type (self, out, service, "crm_commands_total", offsetof (stats_type_t, commands_error),
                 "outcome=\"error\"");
-    s_family (out, "crm_dead_letters_recorded_total", "counter", "Dead letters recorded since the service started.");
-    fprintf (out, "crm_dead_letters_recorded_total{service=\"%s\"} %" PRIu64 "\n", service, self->dead_letters);
+    s_family (out, "crm_dead_letters_recorded_total", "counter",
+              "Dead letters recorded since the service started.");
+    fprintf (out, "crm_dead_letters_recorded_total{service=\"%s\"} %" PRIu64 "\n", service,
+             self->dead_letters);
     s_family (out, "crm_dead_letters_retried_total", "counter",
               "Dead letters re-applied successfully (RetryDeadLetter) since the service started.");
     fprintf (out, "crm_dead_letters_retried_total{service=\"%s\"} %" PRIu64 "\n", service, self->retried);
-    s_family (out, "crm_batch_duration_seconds", "histogram",
-              "Time to apply one batch of work in one transaction, from BEGIN to COMMIT (committed batches).");
+    s_family (
+        out, "crm_batch_duration_seconds", "histogram",
+        "Time to apply one batch of work in one transaction, from BEGIN to COMMIT (committed batches).");
     uint64_t cumulative = 0;
     for (int b = 0; b <= STATS_BUCKETS; b++) {
         cumulative += self->buckets[b];
         if (b < STATS_BUCKETS)
-            fprintf (out, "crm_batch_duration_seconds_bucket{service=\"%s\",le=\"%g\"} %" PRIu64 "\n", service,
-                     stats_bucket_bounds[b], cumulative);
+            fprintf (out, "crm_batch_duration_seconds_bucket{service=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                     service, stats_bucket_bounds[b], cumulative);
         else
-            fprintf (out, "crm_batch_duration_seconds_bucket{service=\"%s\",le=\"+Inf\"} %" PRIu64 "\n", service,
-                     cumulative);
+            fprintf (out, "crm_batch_duration_seconds_bucket{service=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                     service, cumulative);
     }
     fprintf (out, "crm_batch_duration_seconds_sum{service=\"%s\"} %.6f\n", service, self->batch_seconds);
     fprintf (out, "crm_batch_duration_seconds_count{service=\"%s\"} %" PRIu64 "\n", service, self->batches);
-    s_family (out, "crm_batch_items_total", "counter", "Work items (events, commands, intake messages) in committed batches.");
+    s_family (out, "crm_batch_items_total", "counter",
+              "Work items (events, commands, intake messages) in committed batches.");
     fprintf (out, "crm_batch_items_total{service=\"%s\"} %" PRIu64 "\n", service, self->batch_items);
 }

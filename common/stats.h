@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATS_MAX_TYPES 64      // more distinct types than this count as "other"
-#define STATS_TYPE_MAX 48       // bytes of a type name kept
+#define STATS_MAX_TYPES 64  // more distinct types than this count as "other"
+#define STATS_TYPE_MAX 48   // bytes of a type name kept
 #define STATS_BUCKETS 13
 
 //  Upper bounds (seconds) of the batch-duration histogram's buckets; the
@@ -20,21 +20,21 @@ extern const double stats_bucket_bounds[STATS_BUCKETS];
 
 typedef struct {
     char type[STATS_TYPE_MAX];
-    uint64_t published;         // events of this type committed to the outbox
-    uint64_t applied;           // events of this type applied from sources
-    uint64_t commands_ok;       // commands of this type answered without error
-    uint64_t commands_error;    // answered with an error
+    uint64_t published;       // events of this type committed to the outbox
+    uint64_t applied;         // events of this type applied from sources
+    uint64_t commands_ok;     // commands of this type answered without error
+    uint64_t commands_error;  // answered with an error
 } stats_type_t;
 
 typedef struct {
     stats_type_t types[STATS_MAX_TYPES];
     int n_types;
-    uint64_t dead_letters;      // recorded since start
-    uint64_t retried;           // dead letters re-applied by RetryDeadLetter
+    uint64_t dead_letters;                // recorded since start
+    uint64_t retried;                     // dead letters re-applied by RetryDeadLetter
     uint64_t buckets[STATS_BUCKETS + 1];  // batches per bucket (not cumulative)
-    uint64_t batches;           // committed batches
-    uint64_t batch_items;       // work items in them
-    double batch_seconds;       // their total apply time
+    uint64_t batches;                     // committed batches
+    uint64_t batch_items;                 // work items in them
+    double batch_seconds;                 // their total apply time
     double batch_max_seconds;
 } stats_t;
 

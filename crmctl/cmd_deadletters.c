@@ -45,9 +45,10 @@ s_print_json (const char *service, const Crm__V1__DeadLetter *d)
     log_json_escape (source, sizeof source, d->source);
     log_json_escape (type, sizeof type, d->type);
     log_json_escape (reason, sizeof reason, d->reason);
-    printf ("{\"service\":\"%s\",\"id\":%" PRIu64 ",\"received_ms\":%" PRId64 ",\"source\":\"%s\",\"sequence\":%" PRIu64
-            ",\"type\":\"%s\",\"reason\":\"%s\",\"payload_bytes\":%" PRIu32 ",\"retryable\":%s,\"retries\":%" PRIu32
-            ",\"retried_ms\":%" PRId64 "}\n",
+    printf ("{\"service\":\"%s\",\"id\":%" PRIu64 ",\"received_ms\":%" PRId64
+            ",\"source\":\"%s\",\"sequence\":%" PRIu64
+            ",\"type\":\"%s\",\"reason\":\"%s\",\"payload_bytes\":%" PRIu32
+            ",\"retryable\":%s,\"retries\":%" PRIu32 ",\"retried_ms\":%" PRId64 "}\n",
             service, d->id, d->received_ms, source, d->sequence, type, reason, d->payload_bytes,
             d->retryable ? "true" : "false", d->retries, d->retried_ms);
 }
@@ -111,10 +112,12 @@ s_retry (const char *service, uint64_t id, long timeout_ms)
         cli_error (CMD " retry", "%s: dead letter %" PRIu64 ": %s", service, id,
                    client_error_text (reply->error, text, sizeof text));
     else if (strcmp (reply->type, "RetryDeadLetterReply") != 0
-             || !(result = crm__v1__retry_dead_letter_reply__unpack (NULL, reply->payload.len, reply->payload.data)))
+             || !(result = crm__v1__retry_dead_letter_reply__unpack (NULL, reply->payload.len,
+                                                                     reply->payload.data)))
         cli_error (CMD " retry", "%s: unexpected reply (type '%s')", service, reply->type);
     else {
-        printf ("%s: dead letter %" PRIu64 " applied (retry %" PRIu32 ")\n", service, result->id, result->retries);
+        printf ("%s: dead letter %" PRIu64 " applied (retry %" PRIu32 ")\n", service, result->id,
+                result->retries);
         rc = CLI_EXIT_OK;
     }
     crm__v1__retry_dead_letter_reply__free_unpacked (result, NULL);
@@ -171,11 +174,13 @@ cmd_deadletters_run (int argc, char **argv)
         }
     }
     if (service && !s_known (service))
-        return cli_usage_error (CMD, "--service: '%s' is not leads, deals, tasks, notifier or timer", service);
+        return cli_usage_error (CMD, "--service: '%s' is not leads, deals, tasks, notifier or timer",
+                                service);
     if (optind < argc && strcmp (argv[optind], "retry") == 0) {
         long id;
         if (optind + 1 >= argc || cli_parse_long (argv[optind + 1], 1, INT64_MAX, &id))
-            return cli_usage_error (CMD " retry", "wants the dead letter's id (crmctl deadletters lists them)");
+            return cli_usage_error (CMD " retry",
+                                    "wants the dead letter's id (crmctl deadletters lists them)");
         if (optind + 2 < argc)
             return cli_usage_error (CMD " retry", "unexpected argument '%s'", argv[optind + 2]);
         if (!service)
@@ -200,7 +205,8 @@ cmd_deadletters_run (int argc, char **argv)
             snprintf (totals + used, sizeof totals - used, "%s%s ?", used ? ", " : "", s_services[i]);
         }
         else
-            snprintf (totals + used, sizeof totals - used, "%s%s %" PRIu64, used ? ", " : "", s_services[i], open);
+            snprintf (totals + used, sizeof totals - used, "%s%s %" PRIu64, used ? ", " : "", s_services[i],
+                      open);
     }
     if (!json)
         printf ("open: %s\n", totals);

@@ -133,8 +133,8 @@ s_print_metrics (const Crm__V1__StatusReply *s)
     }
     printf ("%-9s published=%" PRIu64 " applied=%" PRIu64 " outbox_backlog=%" PRIu64 " db_reconnects=%" PRIu64
             " batches=%" PRIu64 " batch_mean_ms=%s batch_max_ms=%s http=%" PRId32 "\n",
-            "", s->events_published, s->events_applied, s->outbox_retained, s->db_reconnects, s->batches, mean,
-            max, s->http_port);
+            "", s->events_published, s->events_applied, s->outbox_retained, s->db_reconnects, s->batches,
+            mean, max, s->http_port);
     if (s->n_metrics == 0)
         return;
     printf ("%-9s", "");

@@ -80,8 +80,9 @@ main (int argc, char **argv)
         return cmd_timers_run (argc - 1, argv + 1);
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
-    return cli_usage_error ("",
-                            "unknown command '%s' (known: deadletters, lead, leads, contacts, companies, notifications, "
-                            "pipeline check, status, task, tasks, activities, timers)",
-                            command);
+    return cli_usage_error (
+        "",
+        "unknown command '%s' (known: deadletters, lead, leads, contacts, companies, notifications, "
+        "pipeline check, status, task, tasks, activities, timers)",
+        command);
 }

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define KEY_MIN 16              // bytes: shorter keys are guessable
+#define KEY_MIN 16  // bytes: shorter keys are guessable
 #define KEY_MAX 256
-#define SOURCE_MAX 100          // as lead_validate's source_system
-#define DIGEST 32               // SHA-256
+#define SOURCE_MAX 100  // as lead_validate's source_system
+#define DIGEST 32       // SHA-256
 #define MAX_BAD_FIELDS 16
 
 typedef struct {
@@ -51,7 +51,8 @@ s_digest (const char *key, size_t len, unsigned char digest[DIGEST])
 //  Adds source's key; where names the setting (e.g. "keys.txt:3") for the
 //  error, which never quotes the key.
 static int
-s_add_key (intake_http_t *self, const char *source, const char *key, const char *where, char *err, size_t size)
+s_add_key (intake_http_t *self, const char *source, const char *key, const char *where, char *err,
+           size_t size)
 {
     size_t source_len = strlen (source), key_len = strlen (key);
     if (source_len == 0 || source_len > SOURCE_MAX || !utf8_valid (source)) {
@@ -62,8 +63,8 @@ s_add_key (intake_http_t *self, const char *source, const char *key, const char 
     for (const char *p = key; *p; p++)
         printable &= *p > 0x20 && *p < 0x7f;
     if (key_len < KEY_MIN || key_len > KEY_MAX || !printable) {
-        snprintf (err, size, "%s: %s's key must be %d to %d printable ASCII characters, no spaces", where, source,
-                  KEY_MIN, KEY_MAX);
+        snprintf (err, size, "%s: %s's key must be %d to %d printable ASCII characters, no spaces", where,
+                  source, KEY_MIN, KEY_MAX);
         return -1;
     }
     api_key_t entry;
@@ -74,8 +75,8 @@ s_add_key (intake_http_t *self, const char *source, const char *key, const char 
     }
     for (size_t i = 0; i < self->count; i++)
         if (memcmp (self->keys[i].digest, entry.digest, DIGEST) == 0) {
-            snprintf (err, size, "%s: %s's key is also given to %s: a key names one source system", where, source,
-                      self->keys[i].source);
+            snprintf (err, size, "%s: %s's key is also given to %s: a key names one source system", where,
+                      source, self->keys[i].source);
             return -1;
         }
     if (self->count == self->cap) {
@@ -135,7 +136,8 @@ s_load_list (intake_http_t *self, const char *list, char *err, size_t size)
         return -1;
     }
     int rc = 0, number = 0;
-    for (char *item = strtok_r (copy, ", \t", &save); rc == 0 && item; item = strtok_r (NULL, ", \t", &save)) {
+    for (char *item = strtok_r (copy, ", \t", &save); rc == 0 && item;
+         item = strtok_r (NULL, ", \t", &save)) {
         char where[64];
         snprintf (where, sizeof where, "CRM_LEADS_API_KEYS, entry %d", ++number);
         char *eq = strchr (item, '=');
@@ -163,7 +165,8 @@ s_authenticate (intake_http_t *self, http_request_t *req, const char **why)
     else if (!auth)
         key = http_header (req, "X-API-Key");
     if (!key || !*key) {
-        *why = auth ? "the Authorization header is not 'Bearer KEY'" : "no API key (Authorization: Bearer KEY)";
+        *why =
+            auth ? "the Authorization header is not 'Bearer KEY'" : "no API key (Authorization: Bearer KEY)";
         return NULL;
     }
     unsigned char digest[DIGEST];
@@ -186,7 +189,8 @@ s_authenticate (intake_http_t *self, http_request_t *req, const char **why)
 static void
 s_json (http_request_t *req, int status, json_object *root)
 {
-    const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext (root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     http_respond (req, status, "application/json", text, strlen (text));
     json_object_put (root);
 }
@@ -226,9 +230,9 @@ s_done (service_t *svc, const Crm__V1__Reply *reply, void *arg)
     if (reply->error) {
         const char *code = reply->error->code;
         int status = strcmp (code, "INVALID_ARGUMENT") == 0 || strcmp (code, "MALFORMED") == 0 ? 400
-                   : strcmp (code, "TOO_LARGE") == 0                                             ? 413
-                   : strcmp (code, "UNAVAILABLE") == 0                                           ? 503
-                                                                                                  : 500;
+                   : strcmp (code, "TOO_LARGE") == 0                                           ? 413
+                   : strcmp (code, "UNAVAILABLE") == 0                                         ? 503
+                                                                                               : 500;
         s_refuse (req, status, code, reply->error->message, (const char *const *) reply->error->fields,
                   reply->error->n_fields);
         return;
@@ -245,9 +249,10 @@ s_done (service_t *svc, const Crm__V1__Reply *reply, void *arg)
     note_t *note = http_data (req, sizeof *note);
     char id[24], correlation[32];
     snprintf (correlation, sizeof correlation, "lead:%" PRIu64, result->lead_id);
-    log_info ("http lead accepted", "status", result->created ? "201" : "200", "lead_id", log_u64 (id, result->lead_id),
-              "correlation_id", correlation, "source_system", note ? note->source : NULL, "external_id",
-              note ? note->external_id : NULL, "peer", http_peer (req), NULL);
+    log_info ("http lead accepted", "status", result->created ? "201" : "200", "lead_id",
+              log_u64 (id, result->lead_id), "correlation_id", correlation, "source_system",
+              note ? note->source : NULL, "external_id", note ? note->external_id : NULL, "peer",
+              http_peer (req), NULL);
     s_json (req, result->created ? 201 : 200, root);
     crm__v1__submit_lead_reply__free_unpacked (result, NULL);
 }
@@ -265,7 +270,7 @@ s_field (json_object *value, bool numeric, const char **out, char *buf, size_t s
         *out = "";
     else if (type == json_type_string) {
         *out = json_object_get_string (value);
-        return strlen (*out) == (size_t) json_object_get_string_len (value);    // no NUL inside
+        return strlen (*out) == (size_t) json_object_get_string_len (value);  // no NUL inside
     }
     else if (numeric && type == json_type_int && json_object_get_int64 (value) >= 0) {
         snprintf (buf, size, "%" PRId64, json_object_get_int64 (value));
@@ -286,11 +291,12 @@ s_read_lead (json_object *body, Crm__V1__LeadReceived *lead, char numbers[2][24]
     char **slots[] = {&lead->source_system, &lead->external_id, &lead->name,    &lead->phone,
                       &lead->email,         &lead->company,     &lead->comment, &lead->responsible};
     size_t n_bad = 0;
-    json_object_object_foreach (body, key, value) {
+    json_object_object_foreach (body, key, value)
+    {
         size_t i = 0;
         while (i < 8 && strcmp (names[i], key) != 0)
             i++;
-        bool numeric = i == 1 || i == 3;    // ids and phone numbers often come as numbers
+        bool numeric = i == 1 || i == 3;  // ids and phone numbers often come as numbers
         const char *text = NULL;
         if (i < 8 && s_field (value, numeric, &text, numbers[i == 3], sizeof numbers[0]))
             *slots[i] = (char *) text;
@@ -318,9 +324,9 @@ s_parse (const char *body, size_t len, const char **why)
         root = NULL;
     }
     if (!root)
-        *why = jerr == json_tokener_continue ? "the JSON ends too early" : jerr != json_tokener_success
-                                                                           ? json_tokener_error_desc (jerr)
-                                                                           : "text after the JSON object";
+        *why = jerr == json_tokener_continue ? "the JSON ends too early"
+             : jerr != json_tokener_success  ? json_tokener_error_desc (jerr)
+                                             : "text after the JSON object";
     json_tokener_free (tok);
     if (root && !json_object_is_type (root, json_type_object)) {
         json_object_put (root);
@@ -375,7 +381,7 @@ s_post (service_t *svc, http_request_t *req, void *arg)
     if (*lead.source_system && strcmp (lead.source_system, source) != 0) {
         char message[300];
         snprintf (message, sizeof message, "this API key is for source system '%s', not the body's", source);
-        s_refuse (req, 401, "UNAUTHENTICATED", message, (const char *[]) {"source_system"}, 1);
+        s_refuse (req, 401, "UNAUTHENTICATED", message, (const char *[]){"source_system"}, 1);
         json_object_put (body);
         return;
     }
@@ -418,7 +424,8 @@ intake_http_new (char *err, size_t err_size)
     }
     const char *file = config_str ("CRM_LEADS_API_KEYS_FILE", NULL);
     const char *list = config_str ("CRM_LEADS_API_KEYS", NULL);
-    if ((file && s_load_file (self, file, err, err_size)) || (list && s_load_list (self, list, err, err_size))) {
+    if ((file && s_load_file (self, file, err, err_size))
+        || (list && s_load_list (self, list, err, err_size))) {
         intake_http_destroy (&self);
         return NULL;
     }

@@ -279,7 +279,8 @@ main (void)
     if (cfg.http_port == 0)
         log_info ("no http intake: CRM_LEADS_HTTP_PORT is 0", NULL);
     else if (intake_http_keys (http) == 0)
-        log_info ("http intake refuses every lead: no API keys (CRM_LEADS_API_KEYS_FILE, CRM_LEADS_API_KEYS)", NULL);
+        log_info ("http intake refuses every lead: no API keys (CRM_LEADS_API_KEYS_FILE, CRM_LEADS_API_KEYS)",
+                  NULL);
     else
         log_info ("http intake", "path", "/v1/leads", "api_keys", keys, NULL);
     service_on_command (svc, "SubmitLead", s_submit_lead, &leads, true);
@@ -298,7 +299,7 @@ main (void)
 
 cleanup:
     zsock_destroy (&intake);
-    service_destroy (&svc);     // before the route's state: it answers deferred requests
+    service_destroy (&svc);  // before the route's state: it answers deferred requests
     intake_http_destroy (&http);
     if (leads.store)
         s_reset (NULL, &leads);
