@@ -18,11 +18,11 @@ const char cmd_status_usage[] =
     "      Asks every service for its status, all at once, waiting up to --timeout\n"
     "      ms (default 1000): up/down, database, pid, last sequence published,\n"
     "      dead letters, and per source consumed 'applied/latest (lag N)'; under\n"
-    "      a service's row, the runtime's figures since it started (events\n"
-    "      published and applied, outbox backlog, database reconnects, batches\n"
-    "      with their mean and longest time, the HTTP port of /metrics and\n"
-    "      /health), then its own figures as name=value (e.g. the timer's\n"
-    "      timers_pending and lateness_p50_ms/p99/max of the last fired timers).\n"
+    "      a service's row, its own figures as name=value (e.g. the timer's\n"
+    "      timers_pending and lateness_p50_ms/p99/max of the last fired timers),\n"
+    "      then the runtime's figures since it started (events published and\n"
+    "      applied, outbox backlog, database reconnects, batches with their mean\n"
+    "      and longest time, the HTTP port of /metrics and /health).\n"
     "      --json prints one JSON object per service per line, the figures in\n"
     "      \"metrics\". Exits 1 unless all five services answered.\n";
 
@@ -121,11 +121,20 @@ s_metric_value (double value, char *buf, size_t size)
     return buf;
 }
 
-//  The lines under a service's row: the runtime's figures, then its own
-//  metrics, name=value.
+//  The lines under a service's row: its own metrics, name=value (if any),
+//  then the runtime's figures.
 static void
 s_print_metrics (const Crm__V1__StatusReply *s)
 {
+    if (s->n_metrics > 0) {
+        printf ("%-9s", "");
+        for (size_t k = 0; k < s->n_metrics; k++) {
+            char value[64];
+            printf (" %s=%s", s->metrics[k]->name,
+                    s_metric_value (s->metrics[k]->value, value, sizeof value));
+        }
+        printf ("\n");
+    }
     char mean[32] = "-", max[32] = "-";
     if (s->batches) {
         snprintf (mean, sizeof mean, "%.1f", s->batch_seconds_sum * 1000 / (double) s->batches);
@@ -135,14 +144,6 @@ s_print_metrics (const Crm__V1__StatusReply *s)
             " batches=%" PRIu64 " batch_mean_ms=%s batch_max_ms=%s http=%" PRId32 "\n",
             "", s->events_published, s->events_applied, s->outbox_retained, s->db_reconnects, s->batches,
             mean, max, s->http_port);
-    if (s->n_metrics == 0)
-        return;
-    printf ("%-9s", "");
-    for (size_t k = 0; k < s->n_metrics; k++) {
-        char value[64];
-        printf (" %s=%s", s->metrics[k]->name, s_metric_value (s->metrics[k]->value, value, sizeof value));
-    }
-    printf ("\n");
 }
 
 static void
