@@ -49,7 +49,8 @@ s_digest (const char *key, size_t len, unsigned char digest[DIGEST])
 }
 
 //  Adds source's key; where names the setting (e.g. "keys.txt:3") for the
-//  error, which never quotes the key.
+//  error, which quotes nothing of the line: a line written the wrong way
+//  round would have the key where the source system should be.
 static int
 s_add_key (intake_http_t *self, const char *source, const char *key, const char *where, char *err,
            size_t size)
@@ -63,8 +64,8 @@ s_add_key (intake_http_t *self, const char *source, const char *key, const char 
     for (const char *p = key; *p; p++)
         printable &= *p > 0x20 && *p < 0x7f;
     if (key_len < KEY_MIN || key_len > KEY_MAX || !printable) {
-        snprintf (err, size, "%s: %s's key must be %d to %d printable ASCII characters, no spaces", where,
-                  source, KEY_MIN, KEY_MAX);
+        snprintf (err, size, "%s: the key must be %d to %d printable ASCII characters, no spaces", where,
+                  KEY_MIN, KEY_MAX);
         return -1;
     }
     api_key_t entry;
@@ -75,8 +76,8 @@ s_add_key (intake_http_t *self, const char *source, const char *key, const char 
     }
     for (size_t i = 0; i < self->count; i++)
         if (memcmp (self->keys[i].digest, entry.digest, DIGEST) == 0) {
-            snprintf (err, size, "%s: %s's key is also given to %s: a key names one source system", where,
-                      source, self->keys[i].source);
+            snprintf (err, size, "%s: the same key is given before (a key names one source system, once)",
+                      where);
             return -1;
         }
     if (self->count == self->cap) {

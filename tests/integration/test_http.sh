@@ -268,12 +268,20 @@ test_bad_api_keys_stop_the_service() {
   CRM_LEADS_API_KEYS_FILE=$T_DIR/keys CRM_STAFF_FILE=$SHIPPED_STAFF_FILE CRM_LEADS_PIPELINE=$SHIPPED_LEADS_PIPELINE \
     timeout 60 "$BIN/crm-leads" >"$T_DIR/bad-keys.out" 2>&1 || rc=$?
   assert_eq "$rc" 2 "exit status with a short key"
-  assert_contains "$(cat "$T_DIR/bad-keys.out")" "$T_DIR/keys:2: landing's key must be 16 to 256" "the log names file and line"
+  assert_contains "$(cat "$T_DIR/bad-keys.out")" "$T_DIR/keys:2: the key must be 16 to 256" "the log names file and line"
   assert_not_contains "$(cat "$T_DIR/bad-keys.out")" "short-key" "the log quotes no key"
   rc=0
   CRM_LEADS_API_KEYS="website=$WEBSITE_KEY,landing=$WEBSITE_KEY" CRM_STAFF_FILE=$SHIPPED_STAFF_FILE \
     CRM_LEADS_PIPELINE=$SHIPPED_LEADS_PIPELINE timeout 60 "$BIN/crm-leads" >"$T_DIR/dup-keys.out" 2>&1 || rc=$?
   assert_eq "$rc" 2 "exit status with one key for two sources"
-  assert_contains "$(cat "$T_DIR/dup-keys.out")" "entry 2: landing's key is also given to website" "duplicate key"
+  assert_contains "$(cat "$T_DIR/dup-keys.out")" "CRM_LEADS_API_KEYS, entry 2: the same key is given before" "duplicate key"
   assert_not_contains "$(cat "$T_DIR/dup-keys.out")" "$WEBSITE_KEY" "the log quotes no key"
+  # A line the wrong way round: the key where the source system goes.
+  rc=0
+  printf '%s website\n' "$WEBSITE_KEY" >"$T_DIR/keys"
+  CRM_LEADS_API_KEYS_FILE=$T_DIR/keys CRM_STAFF_FILE=$SHIPPED_STAFF_FILE CRM_LEADS_PIPELINE=$SHIPPED_LEADS_PIPELINE \
+    timeout 60 "$BIN/crm-leads" >"$T_DIR/reversed-keys.out" 2>&1 || rc=$?
+  assert_eq "$rc" 2 "exit status with a line the wrong way round"
+  assert_contains "$(cat "$T_DIR/reversed-keys.out")" "$T_DIR/keys:1: the key must be" "reversed line"
+  assert_not_contains "$(cat "$T_DIR/reversed-keys.out")" "$WEBSITE_KEY" "the log quotes no key"
 }
