@@ -10,22 +10,11 @@
 //  Every event type a service may see on the bus. A type outside this list
 //  is not from a service of ours (or from a newer version): dead-lettered.
 static const char *s_catalog[] = {
-    "LeadCreated",
-    "LeadMoved",
-    "LeadConverted",
-    "DealOpened",
-    "DealMoved",
-    "NotificationRequested",
-    "NotificationStored",
-    "TimerRequested",
-    "TimerCancelRequested",
-    "TimerFired",
-    "TaskRequested",
-    "ActivityRequested",
-    "ActivityCancelRequested",
-    "TaskCreated",
-    "TaskCompleted",
-    NULL,
+    "LeadCreated", "LeadMoved", "LeadConverted", "DealOpened", "DealMoved",
+    "NotificationRequested", "NotificationStored",
+    "TimerRequested", "TimerCancelRequested", "TimerFired",
+    "TaskRequested", "ActivityRequested", "ActivityCancelRequested",
+    "TaskCreated", "TaskCompleted", NULL,
 };
 
 void
@@ -129,11 +118,11 @@ batch_read_command (service_t *self)
     else if (s_not_utf8 (cmd, bad, &n_bad))
         service_reply_error (&reply, "MALFORMED", "command strings must be UTF-8", bad, n_bad);
     else if (!*cmd->type || s_find_command (self, cmd->type) < 0)
-        service_reply_error (&reply, "UNKNOWN_COMMAND", "no such command", (const char *[]){"type"}, 1);
+        service_reply_error (&reply, "UNKNOWN_COMMAND", "no such command", (const char *[]) {"type"}, 1);
     zframe_destroy (&body);
     if (*reply.code || !cmd) {
-        log_warn ("command refused", "code", reply.code, "type", cmd ? cmd->type : NULL, "command_id",
-                  cmd ? cmd->command_id : NULL, NULL);
+        log_warn ("command refused", "code", reply.code, "type", cmd ? cmd->type : NULL,
+                  "command_id", cmd ? cmd->command_id : NULL, NULL);
         if (zmsg_size (routing) > 0)
             service_reply_send (self, &routing, cmd ? utf8_scrub (cmd->command_id) : "", &reply);
         zmsg_destroy (&routing);
@@ -142,7 +131,7 @@ batch_read_command (service_t *self)
         return;
     }
     int h = s_find_command (self, cmd->type);
-    if (!self->commands[h].needs_db) {  // answered at once, from memory
+    if (!self->commands[h].needs_db) {      // answered at once, from memory
         self->commands[h].fn (self, cmd, self->commands[h].arg, &reply);
         service_reply_send (self, &routing, cmd->command_id, &reply);
         crm__v1__command__free_unpacked (cmd, NULL);
@@ -167,8 +156,8 @@ s_offer (service_t *self, int index, Crm__V1__Envelope *env)
     }
     if (verdict == CONSUMER_GAP) {
         char seq[24], acc[24];
-        log_debug ("gap in sequence", "source", src->state.source, "sequence", log_u64 (seq, env->sequence),
-                   "accepted", log_u64 (acc, src->state.accepted), NULL);
+        log_debug ("gap in sequence", "source", src->state.source, "sequence",
+                   log_u64 (seq, env->sequence), "accepted", log_u64 (acc, src->state.accepted), NULL);
     }
     crm__v1__envelope__free_unpacked (env, NULL);
 }
@@ -184,7 +173,8 @@ batch_read_sub (service_t *self, int index)
     zframe_t *body = zmsg_first (msg);
     size_t prefix = strlen (src->state.source);
     if (topic && body && zmsg_size (msg) == 1 && strcmp (topic + prefix, ".Heartbeat") == 0) {
-        Crm__V1__Heartbeat *hb = crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
+        Crm__V1__Heartbeat *hb =
+            crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
         if (hb && strcmp (hb->source, src->state.source) == 0)
             consumer_announce (&src->state, hb->latest_sequence);
         else
@@ -196,7 +186,8 @@ batch_read_sub (service_t *self, int index)
     else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
         s_bad (self, src->state.source, &msg, "event exceeds CRM_MAX_MESSAGE_BYTES");
     else {
-        Crm__V1__Envelope *env = crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
+        Crm__V1__Envelope *env =
+            crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
         if (!env)
             s_bad (self, src->state.source, &msg, "undecodable envelope on topic %.64s", topic);
         else if (strcmp (env->source, src->state.source) != 0 || env->sequence == 0) {
@@ -225,7 +216,7 @@ batch_read_replay_reply (service_t *self, int index)
         log_warn ("replay refused", "source", src->state.source, "error",
                   reply ? reply->error : "malformed reply", NULL);
         crm__v1__replay_reply__free_unpacked (reply, NULL);
-        return;  // the request stays in flight; it is asked again at its timeout
+        return;     // the request stays in flight; it is asked again at its timeout
     }
     //  "more": the source stopped at its caps, so go on at once. Otherwise
     //  the reply reached the source's head as of its reading, and what came
@@ -240,10 +231,9 @@ batch_read_replay_reply (service_t *self, int index)
                    src->state.source, "count", log_u64 (n, lost), "first_retained",
                    log_u64 (first, reply->first_sequence), NULL);
         zmsg_t *none = zmsg_new ();
-        s_bad (self, src->state.source, &none,
-               "%" PRIu64 " events before sequence %" PRIu64
-               " were pruned from the source's outbox before they were applied",
-               lost, reply->first_sequence);
+        s_bad (self, src->state.source, &none, "%" PRIu64 " events before sequence %" PRIu64
+               " were pruned from the source's outbox before they were applied", lost,
+               reply->first_sequence);
     }
     for (size_t i = 0; i < reply->n_events; i++) {
         Crm__V1__Envelope *env =
@@ -265,8 +255,8 @@ batch_serve_replay (service_t *self)
         return;
     zframe_t *request = s_pop_back (msg);
     if (request && zmsg_size (msg) > 0) {
-        zframe_t *reply =
-            outbox_replay (self->outbox, self->db, zframe_data (request), zframe_size (request));
+        zframe_t *reply = outbox_replay (self->outbox, self->db, zframe_data (request),
+                                         zframe_size (request));
         if (reply) {
             zmsg_append (msg, &reply);
             zmsg_send (&msg, self->replay);
@@ -337,8 +327,9 @@ s_dead_letter_work (service_t *self, work_t *w, const char *reason)
 {
     if (w->kind == WORK_EVENT) {
         log_error ("event dead-lettered", "source", w->event->source, "sequence",
-                   log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type, "event_id",
-                   w->event->event_id, "correlation_id", w->event->correlation_id, "reason", reason, NULL);
+                   log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type,
+                   "event_id", w->event->event_id, "correlation_id", w->event->correlation_id,
+                   "reason", reason, NULL);
         size_t len = crm__v1__envelope__get_packed_size (w->event);
         uint8_t *envelope = malloc (len ? len : 1);
         if (!envelope)
@@ -349,7 +340,7 @@ s_dead_letter_work (service_t *self, work_t *w, const char *reason)
         free (envelope);
         return rc;
     }
-    const char *source = w->kind == WORK_BAD  ? w->bad_source
+    const char *source = w->kind == WORK_BAD    ? w->bad_source
                        : w->kind == WORK_TICK ? "tick"
                                               : self->readers[w->index].name;
     zframe_t *last = w->msg ? zmsg_last (w->msg) : NULL;
@@ -395,7 +386,7 @@ batch_handle_event (service_t *self, const Crm__V1__Envelope *event, char *reaso
 static service_rc_t
 s_dispatch (service_t *self, work_t *w)
 {
-    if (w->kind != WORK_BAD)  // a bad message's reason was set when it was read
+    if (w->kind != WORK_BAD)    // a bad message's reason was set when it was read
         w->reason[0] = 0;
     w->dead = false;
     service_rc_t rc = SERVICE_OK;
@@ -406,7 +397,7 @@ s_dispatch (service_t *self, work_t *w)
         service_reply_reset (&w->reply);
         rc = self->commands[h].fn (self, w->command, self->commands[h].arg, &w->reply);
         if (rc == SERVICE_REJECT)
-            rc = SERVICE_OK;  // the reply carries the error
+            rc = SERVICE_OK;    // the reply carries the error
     }
     else if (w->kind == WORK_INBOUND)
         rc = self->readers[w->index].fn (self, w->msg, self->readers[w->index].arg, w->reason,
@@ -493,11 +484,10 @@ s_apply (service_t *self, size_t from, size_t count)
             continue;
         char seq[24];
         const char *params[] = {src->state.source, log_u64 (seq, src->batch_max_seq)};
-        rc =
-            service_rc (db_exec (self->db, NULL,
-                                 "INSERT INTO consumer_offset (source, last_sequence) VALUES ($1, $2)"
-                                 " ON CONFLICT (source) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
-                                 2, params, NULL, NULL));
+        rc = service_rc (db_exec (self->db, NULL,
+                                  "INSERT INTO consumer_offset (source, last_sequence) VALUES ($1, $2)"
+                                  " ON CONFLICT (source) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
+                                  2, params, NULL, NULL));
     }
     if (rc == SERVICE_OK)
         rc = service_rc (outbox_write (self->outbox, self->db));
@@ -589,6 +579,7 @@ batch_process (service_t *self)
         batch_work_free (&self->work[i]);
     self->nwork = 0;
 }
+
 
 void
 batch_read_inbound (service_t *self, int index)

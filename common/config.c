@@ -12,11 +12,14 @@
 static const struct {
     const char *name;
     int port;
-    const char *sources;  // who it listens to by default
+    const char *sources;    // who it listens to by default
 } s_services[] = {
-    {"leads", 5550, "tasks,timer"},       {"deals", 5560, "leads,tasks,timer"},
-    {"tasks", 5570, "leads,deals,timer"}, {"notifier", 5580, "leads,deals,tasks,timer"},
-    {"timer", 5590, "leads,deals,tasks"}, {"bench", 5600, ""},
+    {"leads", 5550, "tasks,timer"},
+    {"deals", 5560, "leads,tasks,timer"},
+    {"tasks", 5570, "leads,deals,timer"},
+    {"notifier", 5580, "leads,deals,tasks,timer"},
+    {"timer", 5590, "leads,deals,tasks"},
+    {"bench", 5600, ""},
 };
 
 const char *

@@ -15,26 +15,26 @@
 #define CONFIG_MAX_SOURCES 8
 #define CONFIG_MAX_MESSAGE_BYTES_DEFAULT (16 << 20)  // CRM_MAX_MESSAGE_BYTES: a 10 MiB attachment fits
 #define CONFIG_NAME_MAX 16
-#define CONFIG_HTTP_OFFSET 5  // the HTTP port's default: base port + 5
+#define CONFIG_HTTP_OFFSET 5                         // the HTTP port's default: base port + 5
 #define CONFIG_HTTP_MAX_BODY_DEFAULT (64 << 10)
 
 enum { CONFIG_CMD = 0, CONFIG_PUB = 1, CONFIG_REPLAY = 2, CONFIG_INTAKE = 3 };
 
 typedef struct {
-    char service[CONFIG_NAME_MAX];  // leads, deals, tasks, notifier, timer
-    char bind_addr[64];             // CRM_BIND_ADDR, default 127.0.0.1
-    int base_port;                  // CRM_<NAME>_PORT
-    int http_port;                  // CRM_<NAME>_HTTP_PORT, default base_port + 5; 0: none
-    int http_max_body;              // CRM_HTTP_MAX_BODY_BYTES, default 64 KiB
+    char service[CONFIG_NAME_MAX];      // leads, deals, tasks, notifier, timer
+    char bind_addr[64];                 // CRM_BIND_ADDR, default 127.0.0.1
+    int base_port;                      // CRM_<NAME>_PORT
+    int http_port;                      // CRM_<NAME>_HTTP_PORT, default base_port + 5; 0: none
+    int http_max_body;                  // CRM_HTTP_MAX_BODY_BYTES, default 64 KiB
     char sources[CONFIG_MAX_SOURCES][CONFIG_NAME_MAX];  // CRM_<NAME>_SOURCES
     int source_count;
-    int heartbeat_ms;        // CRM_HEARTBEAT_MS, default 1000
-    int replay_timeout_ms;   // CRM_REPLAY_TIMEOUT_MS, default 2000
-    int batch_max;           // CRM_BATCH_MAX, default 1000 (events per transaction)
-    int outbox_retention_s;  // CRM_OUTBOX_RETENTION_S, default 7 days
-    int max_message_bytes;   // CRM_MAX_MESSAGE_BYTES, default 16 MiB
-    char db_user[64];        // CRM_DB_USER, default crm_<name>
-    char db_password[128];   // CRM_DB_PASSWORD, default unset (libpq's own)
+    int heartbeat_ms;                   // CRM_HEARTBEAT_MS, default 1000
+    int replay_timeout_ms;              // CRM_REPLAY_TIMEOUT_MS, default 2000
+    int batch_max;                      // CRM_BATCH_MAX, default 1000 (events per transaction)
+    int outbox_retention_s;             // CRM_OUTBOX_RETENTION_S, default 7 days
+    int max_message_bytes;              // CRM_MAX_MESSAGE_BYTES, default 16 MiB
+    char db_user[64];                   // CRM_DB_USER, default crm_<name>
+    char db_password[128];              // CRM_DB_PASSWORD, default unset (libpq's own)
 } config_t;
 
 /*  Fills cfg for the named service from the environment. On a malformed or

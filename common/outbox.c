@@ -16,7 +16,7 @@ typedef struct {
     char *causation_id;
     uint8_t *payload;
     size_t payload_len;
-    uint8_t *envelope;  // encoded, once written
+    uint8_t *envelope;       // encoded, once written
     size_t envelope_len;
     char topic[96];
 } pending_t;
@@ -78,8 +78,8 @@ outbox_load (outbox_t *self, db_t *db)
 }
 
 int
-outbox_add (outbox_t *self, const char *type, const char *correlation_id, const char *causation_id,
-            const void *payload, size_t len)
+outbox_add (outbox_t *self, const char *type, const char *correlation_id,
+            const char *causation_id, const void *payload, size_t len)
 {
     if (self->count == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 64;
@@ -185,7 +185,8 @@ outbox_write (outbox_t *self, db_t *db)
         crm__v1__envelope__pack (&env, item->envelope);
         snprintf (item->topic, sizeof item->topic, "%s.%s", self->source, item->type);
         int err = sqlarray_i64 (self->arrays[0], (int64_t) env.sequence)
-                | sqlarray_text (self->arrays[1], env.event_id) | sqlarray_text (self->arrays[2], item->type)
+                | sqlarray_text (self->arrays[1], env.event_id)
+                | sqlarray_text (self->arrays[2], item->type)
                 | sqlarray_text (self->arrays[3], item->correlation_id)
                 | sqlarray_bytea (self->arrays[4], item->envelope, item->envelope_len);
         if (err)
@@ -284,8 +285,8 @@ outbox_replay (outbox_t *self, db_t *db, const void *request, size_t len)
         reply.error = "database unavailable";
     else {
         char from[24], max[16];
-        uint32_t count =
-            req->max_count == 0 || req->max_count > REPLAY_MAX_COUNT ? REPLAY_MAX_COUNT : req->max_count;
+        uint32_t count = req->max_count == 0 || req->max_count > REPLAY_MAX_COUNT ? REPLAY_MAX_COUNT
+                                                                                   : req->max_count;
         snprintf (from, sizeof from, "%" PRIu64, req->from_sequence);
         snprintf (max, sizeof max, "%u", count);
         const char *params[] = {from, max};
@@ -316,8 +317,8 @@ outbox_replay (outbox_t *self, db_t *db, const void *request, size_t len)
         }
         //  The committed sequence may have moved since we last published.
         if (reply.n_events > 0) {
-            Crm__V1__Envelope *last = crm__v1__envelope__unpack (NULL, events[reply.n_events - 1].len,
-                                                                 events[reply.n_events - 1].data);
+            Crm__V1__Envelope *last = crm__v1__envelope__unpack (
+                NULL, events[reply.n_events - 1].len, events[reply.n_events - 1].data);
             if (last && last->sequence > reply.latest_sequence)
                 reply.latest_sequence = last->sequence;
             reply.more = last && last->sequence < reply.latest_sequence

@@ -32,8 +32,8 @@ db_rc_t outbox_load (outbox_t *self, db_t *db);
 /*  Adds one event to the pending batch. type is the message name (e.g.
     "LeadCreated"), payload its encoding (len bytes, copied). correlation_id
     and causation_id may be "" but not NULL. Returns 0, -1 on out-of-memory. */
-int outbox_add (outbox_t *self, const char *type, const char *correlation_id, const char *causation_id,
-                const void *payload, size_t len);
+int outbox_add (outbox_t *self, const char *type, const char *correlation_id,
+                const char *causation_id, const void *payload, size_t len);
 
 /*  Number of pending (added, not yet published or discarded) events. */
 size_t outbox_pending (const outbox_t *self);

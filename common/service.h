@@ -34,10 +34,10 @@ typedef struct service_t service_t;
 
 /*  What a handler says about one item. */
 typedef enum {
-    SERVICE_OK = 0,  // applied (or answered)
-    SERVICE_REJECT,  // can never be applied: dead letter (events) with reason
-    SERVICE_RETRY,   // transient database failure: retry later
-    SERVICE_FAIL     // a statement failed on this data: isolate and dead-letter
+    SERVICE_OK = 0,         // applied (or answered)
+    SERVICE_REJECT,         // can never be applied: dead letter (events) with reason
+    SERVICE_RETRY,          // transient database failure: retry later
+    SERVICE_FAIL            // a statement failed on this data: isolate and dead-letter
 } service_rc_t;
 
 /*  A reply being built by a command handler. */
@@ -45,18 +45,18 @@ typedef struct service_reply_t service_reply_t;
 
 /*  Applies one event from the bus inside the open transaction. On
     SERVICE_REJECT writes why into reason (reason_size bytes). */
-typedef service_rc_t (service_event_fn) (service_t *svc, const Crm__V1__Envelope *event, void *arg,
-                                         char *reason, size_t reason_size);
+typedef service_rc_t (service_event_fn) (service_t *svc, const Crm__V1__Envelope *event,
+                                          void *arg, char *reason, size_t reason_size);
 
 /*  Handles one command inside the open transaction; sets reply's payload
     or error. */
-typedef service_rc_t (service_command_fn) (service_t *svc, const Crm__V1__Command *command, void *arg,
-                                           service_reply_t *reply);
+typedef service_rc_t (service_command_fn) (service_t *svc, const Crm__V1__Command *command,
+                                            void *arg, service_reply_t *reply);
 
 /*  Applies one raw message from a socket the service added itself (e.g.
     the leads intake), inside the open transaction. */
 typedef service_rc_t (service_inbound_fn) (service_t *svc, zmsg_t *msg, void *arg, char *reason,
-                                           size_t reason_size);
+                                            size_t reason_size);
 
 /*  Called once per batch: flush before COMMIT (write rows buffered by
     handlers), committed after it, reset after a rollback (forget what the
@@ -95,11 +95,13 @@ void service_on_event (service_t *self, const char *type, service_event_fn *fn, 
 
 /*  Registers a command handler. needs_db false: answered even while the
     database is down (e.g. Status). */
-void service_on_command (service_t *self, const char *type, service_command_fn *fn, void *arg, bool needs_db);
+void service_on_command (service_t *self, const char *type, service_command_fn *fn, void *arg,
+                         bool needs_db);
 
 /*  Adds a socket read by the loop; each message goes to fn. Dead letters
     from it are recorded with source name. The service owns sock. */
-void service_add_reader (service_t *self, zsock_t *sock, const char *name, service_inbound_fn *fn, void *arg);
+void service_add_reader (service_t *self, zsock_t *sock, const char *name, service_inbound_fn *fn,
+                         void *arg);
 
 /*  Registers the per-batch hooks (one set per service). */
 void service_on_batch (service_t *self, service_flush_fn *flush, service_reset_fn *committed,

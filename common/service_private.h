@@ -41,23 +41,23 @@ struct service_metrics_t {
 
 typedef struct {
     work_kind_t kind;
-    int index;                  // source (EVENT) or reader (INBOUND)
-    Crm__V1__Envelope *event;   // EVENT, owned
-    Crm__V1__Command *command;  // COMMAND, owned
-    zmsg_t *msg;                // COMMAND: routing frames; INBOUND, BAD: the message
-    service_reply_t reply;      // COMMAND
-    service_done_fn *done;      // COMMAND from service_submit: gets the reply (msg is NULL)
+    int index;                      // source (EVENT) or reader (INBOUND)
+    Crm__V1__Envelope *event;       // EVENT, owned
+    Crm__V1__Command *command;      // COMMAND, owned
+    zmsg_t *msg;                    // COMMAND: routing frames; INBOUND, BAD: the message
+    service_reply_t reply;          // COMMAND
+    service_done_fn *done;          // COMMAND from service_submit: gets the reply (msg is NULL)
     void *done_arg;
-    bool dead;            // dead-lettered in the open transaction
-    char bad_source[16];  // BAD
-    char reason[256];     // BAD: why; others: filled on rejection
+    bool dead;                      // dead-lettered in the open transaction
+    char bad_source[16];            // BAD
+    char reason[256];               // BAD: why; others: filled on rejection
 } work_t;
 
 typedef struct {
     consumer_t state;
     zsock_t *sub;
     zsock_t *dealer;
-    uint64_t batch_max_seq;  // highest sequence in the open transaction
+    uint64_t batch_max_seq;         // highest sequence in the open transaction
 } source_t;
 
 struct service_t {
@@ -69,25 +69,11 @@ struct service_t {
     zsock_t *replay;
     source_t sources[CONFIG_MAX_SOURCES];
     int source_count;
-    struct {
-        char type[64];
-        service_event_fn *fn;
-        void *arg;
-    } events[MAX_HANDLERS];
+    struct { char type[64]; service_event_fn *fn; void *arg; } events[MAX_HANDLERS];
     int event_count;
-    struct {
-        char type[64];
-        service_command_fn *fn;
-        void *arg;
-        bool needs_db;
-    } commands[MAX_HANDLERS];
+    struct { char type[64]; service_command_fn *fn; void *arg; bool needs_db; } commands[MAX_HANDLERS];
     int command_count;
-    struct {
-        zsock_t *sock;
-        char name[16];
-        service_inbound_fn *fn;
-        void *arg;
-    } readers[MAX_READERS];
+    struct { zsock_t *sock; char name[16]; service_inbound_fn *fn; void *arg; } readers[MAX_READERS];
     int reader_count;
     service_flush_fn *flush;
     service_reset_fn *committed;
@@ -101,25 +87,21 @@ struct service_t {
     work_t *work;
     size_t nwork;
     size_t work_cap;
-    uint64_t dead_letters;  // open (not retried) rows of dead_letter
-    uint64_t outbox_first;  // oldest sequence in the outbox (0: none), as of load or prune
+    uint64_t dead_letters;          // open (not retried) rows of dead_letter
+    uint64_t outbox_first;          // oldest sequence in the outbox (0: none), as of load or prune
     stats_t stats;
     http_t *http;
-    struct {
-        char method[8];
-        char path[64];
-        service_http_fn *fn;
-        void *arg;
-    } routes[MAX_ROUTES];
+    struct { char method[8]; char path[64]; service_http_fn *fn; void *arg; } routes[MAX_ROUTES];
     int route_count;
     int64_t started_ms;
     int64_t next_heartbeat;
     int64_t next_prune;
     int64_t next_ping;
-    int turn;  // which input is read first this round
+    int turn;                       // which input is read first this round
     int64_t next_reconnect;
     int reconnect_backoff;
 };
+
 
 //  batch.c: collecting work from the sockets (each reads one message) ...
 void batch_read_command (service_t *self);
@@ -145,7 +127,8 @@ int batch_find_reader (service_t *self, const char *name);
 
 //  service.c: replies to commands.
 void service_reply_reset (service_reply_t *reply);
-void service_reply_send (service_t *self, zmsg_t **routing, const char *command_id, service_reply_t *reply);
+void service_reply_send (service_t *self, zmsg_t **routing, const char *command_id,
+                         service_reply_t *reply);
 //  Sends a command's reply where it goes: its client, or its done.
 void service_reply_work (service_t *self, work_t *w);
 //  Fills msg (and error, which it may point to) from reply; strings stay

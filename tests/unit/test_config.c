@@ -75,7 +75,7 @@ test_defaults_for_leads (void **state)
     assert_string_equal (cfg.service, "leads");
     assert_string_equal (cfg.bind_addr, "127.0.0.1");
     assert_int_equal (cfg.base_port, 5550);
-    assert_int_equal (cfg.source_count, 2);  // tasks, timer
+    assert_int_equal (cfg.source_count, 2);      // tasks, timer
     assert_int_equal (cfg.heartbeat_ms, 1000);
     assert_int_equal (cfg.replay_timeout_ms, 2000);
     assert_int_equal (cfg.batch_max, 1000);
