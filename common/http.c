@@ -359,7 +359,10 @@ http_new (const char *bind_addr, int port, size_t max_body, http_handler_fn *han
         http_destroy (&self);
         return NULL;
     }
-    log_info ("listening", "endpoint", bind_addr, "port", service, "socket", "http", NULL);
+    char endpoint[128];
+    snprintf (endpoint, sizeof endpoint, strchr (bind_addr, ':') ? "http://[%s]:%d" : "http://%s:%d",
+              bind_addr, port);
+    log_info ("listening", "endpoint", endpoint, "socket", "http", NULL);
     return self;
 }
 

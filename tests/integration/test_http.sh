@@ -285,3 +285,24 @@ test_bad_api_keys_stop_the_service() {
   assert_contains "$(cat "$T_DIR/reversed-keys.out")" "$T_DIR/keys:1: the key must be" "reversed line"
   assert_not_contains "$(cat "$T_DIR/reversed-keys.out")" "$WEBSITE_KEY" "the log quotes no key"
 }
+
+# Many clients at once: requests read in one loop turn share a batch, and
+# each gets its own answer after the commit.
+test_post_leads_concurrently() {
+  fresh_db
+  start_service leads CRM_LEADS_API_KEYS="website=$WEBSITE_KEY"
+  local i url
+  url="$(http_base leads)/v1/leads"
+  for i in $(seq 1 40); do
+    # 30 distinct leads; 31-40 repeat 1-10.
+    printf '{"external_id": "C-%d", "name": "Клиент %d"}\n' $(((i - 1) % 30 + 1)) $(((i - 1) % 30 + 1))
+  done >"$T_DIR/bodies"
+  xargs -P 20 -d '\n' -I{} curl -sS -o /dev/null -w '%{http_code}\n' --max-time 60 \
+    -H "Authorization: Bearer $WEBSITE_KEY" -H 'Content-Type: application/json' --data-binary {} "$url" \
+    <"$T_DIR/bodies" >"$T_DIR/codes"
+  note "answers: $(sort "$T_DIR/codes" | uniq -c | tr '\n' ' ')"
+  assert_eq "$(grep -c '^20[01]$' "$T_DIR/codes")" 40 "answers 201 or 200"
+  assert_eq "$(grep -c '^201$' "$T_DIR/codes")" 30 "201s: one per distinct lead"
+  assert_eq "$(sql "SELECT count(*) FROM leads.lead")" 30 "leads stored"
+  assert_eq "$(metric leads crm_commands_total type=SubmitLead outcome=ok)" 40 "SubmitLead commands"
+}
