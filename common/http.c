@@ -54,6 +54,7 @@ struct http_t {
     size_t max_body;
     http_request_t *deferred;  // suspended requests: resumed before MHD stops
     bool pending;              // a deferred request was answered: run MHD again
+    bool stopping;             // in http_destroy: no handler runs any more
 };
 
 //  --------------------------------------------------------------------------
@@ -194,6 +195,14 @@ s_too_large (http_request_t *req)
     http_respond (req, 413, "application/json", body, (size_t) n);
 }
 
+static void
+s_stopping (http_request_t *req)
+{
+    static const char body[] =
+        "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"the service is stopping\",\"fields\":[]}}";
+    http_respond (req, 503, "application/json", body, sizeof body - 1);
+}
+
 //  Appends a piece of the body; past the limit the request is marked too
 //  large and the rest is dropped. Returns false to cut the connection.
 static bool
@@ -278,6 +287,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         return MHD_YES;
     if (req->too_large)
         s_too_large (req);
+    else if (self->stopping)  // the handler's owner is going away
+        s_stopping (req);
     else
         self->handler (req, self->arg);
     if (req->answered)
@@ -374,10 +385,9 @@ http_destroy (http_t **self_p)
     http_t *self = *self_p;
     //  MHD must not stop with a connection suspended: answer them, and give
     //  the answers one chance to go out.
-    static const char stopping[] =
-        "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"the service is stopping\",\"fields\":[]}}";
+    self->stopping = true;
     while (self->deferred)
-        http_respond (self->deferred, 503, "application/json", stopping, sizeof stopping - 1);
+        s_stopping (self->deferred);
     if (self->daemon) {
         MHD_run (self->daemon);
         MHD_stop_daemon (self->daemon);
