@@ -6,6 +6,7 @@
 */
 #include "cli.h"
 #include "cmd_deadletters.h"
+#include "cmd_deal.h"
 #include "cmd_funnel.h"
 #include "cmd_lead.h"
 #include "cmd_notifications.h"
@@ -28,6 +29,7 @@ s_usage (FILE *out)
     fputs (cmd_deadletters_usage, out);
     fputs (cmd_lead_usage, out);
     fputs (cmd_funnel_usage, out);
+    fputs (cmd_deal_usage, out);
     fputs (cmd_notifications_usage, out);
     fputs (cmd_pipeline_usage, out);
     fputs (cmd_status_usage, out);
@@ -64,6 +66,10 @@ main (int argc, char **argv)
     if (strcmp (command, "leads") == 0 || strcmp (command, "contacts") == 0
         || strcmp (command, "companies") == 0)
         return cmd_funnel_list_run (argc - 1, argv + 1);
+    if (strcmp (command, "deal") == 0)
+        return cmd_deal_run (argc - 1, argv + 1);
+    if (strcmp (command, "deals") == 0)
+        return cmd_deal_list_run (argc - 1, argv + 1);
     if (strcmp (command, "notifications") == 0)
         return cmd_notifications_run (argc - 1, argv + 1);
     if (strcmp (command, "pipeline") == 0)
@@ -82,7 +88,7 @@ main (int argc, char **argv)
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
     return cli_usage_error (
         "",
-        "unknown command '%s' (known: deadletters, lead, leads, contacts, companies, notifications, "
-        "pipeline check, status, task, tasks, activities, timers)",
+        "unknown command '%s' (known: deadletters, lead, leads, contacts, companies, deal, deals, "
+        "notifications, pipeline check, status, task, tasks, activities, timers)",
         command);
 }
