@@ -306,3 +306,30 @@ test_post_leads_concurrently() {
   assert_eq "$(sql "SELECT count(*) FROM leads.lead")" 30 "leads stored"
   assert_eq "$(metric leads crm_commands_total type=SubmitLead outcome=ok)" 40 "SubmitLead commands"
 }
+
+# A lead's story across the services, with one grep on its correlation id;
+# at debug level every consumer logs each event it applied with its source
+# and sequence.
+test_a_leads_story_in_one_grep() {
+  fresh_db
+  start_all CRM_LEADS_API_KEYS="website=$WEBSITE_KEY" CRM_LOG_LEVEL=debug
+  post_lead "$WEBSITE_KEY" '{"external_id": "story-1", "name": "История"}'
+  assert_eq "$HTTP_STATUS" 201 "POST"
+  local id s
+  id=$(jq -r .lead_id <<<"$HTTP_BODY")
+  for s in deals tasks notifier timer; do
+    wait_until 60 grep -q "\"msg\":\"event applied\",\"source\":\"leads\",\"sequence\":\"1\",\"type\":\"LeadCreated\",.*\"correlation_id\":\"lead:$id\"" \
+      "$T_DIR/$s.log" || fail "$s did not log LeadCreated of lead:$id applied with source and sequence"
+  done
+  wait_sql 60 "SELECT count(*) FROM notifier.notification" 1 "notified"
+  stop_all
+  for s in leads deals tasks notifier timer; do
+    assert_ge "$(grep -c "\"correlation_id\":\"lead:$id\"" "$T_DIR/$s.log")" 1 "$s's lines about lead:$id"
+  done
+  grep -h "\"correlation_id\":\"lead:$id\"" "$T_DIR"/*.log | jq -r '[.service, .msg] | join(": ")' | sort -u >"$T_DIR/story"
+  note "the story: $(tr '\n' ';' <"$T_DIR/story")"
+  assert_contains "$(cat "$T_DIR/story")" "leads: http lead accepted" "the story"
+  assert_contains "$(cat "$T_DIR/story")" "leads: lead created" "the story"
+  assert_contains "$(cat "$T_DIR/story")" "notifier: notification stored" "the story"
+  no_key_logged
+}
