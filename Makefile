@@ -16,7 +16,7 @@ CFLAGS   := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS_$(MODE)) -MMD -MP \
             -Icommon -I$(GEN) -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 LDFLAGS_asan   := -fsanitize=address,undefined
 LDFLAGS  := $(LDFLAGS_$(MODE))
-LIBS     := -lczmq -lzmq -lprotobuf-c -lpq -lyaml -lcrypto
+LIBS     := -lczmq -lzmq -lprotobuf-c -lpq -lyaml -lcrypto -lmicrohttpd -ljson-c
 
 SERVICES := leads deals tasks notifier timer
 PROTOS   := $(wildcard proto/crm/v1/*.proto)
