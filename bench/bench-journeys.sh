@@ -22,6 +22,8 @@
 #                                   the last run's line ends the output
 #   CRM_BENCH_JOURNEYS_ARGS         extra crm-benchjourneys options (e.g. --leads-only,
 #                                   --window 500, --timeout 1800)
+#   CRM_BENCH_JOURNEYS_GEN          the load generator to run (default
+#                                   build/release/bin/crm-benchjourneys; e.g. the asan build's)
 #   CRM_BENCH_JOURNEYS_LOG_LEVEL    the services' CRM_LOG_LEVEL (default warn: at info
 #                                   they write a line per lead, task and notification,
 #                                   about 0.5 GB for the 10,000 run)
@@ -45,6 +47,7 @@ export CRM_STAFF_FILE=$ROOT/deploy/pipelines/staff.yaml
 export CRM_LEADS_PIPELINE=$ROOT/deploy/pipelines/lead_funnel.yaml
 export CRM_DEALS_PIPELINE=$ROOT/deploy/pipelines/new_client.yaml
 BIN=$ROOT/build/release/bin
+GEN=${CRM_BENCH_JOURNEYS_GEN:-$BIN/crm-benchjourneys}
 LOGS=$ROOT/build/bench-journeys-logs
 DB=bench_journeys
 LEVEL=${CRM_BENCH_JOURNEYS_LOG_LEVEL:-warn}
@@ -53,8 +56,8 @@ read -r -a EXTRA <<<"${CRM_BENCH_JOURNEYS_ARGS:-}"
 SERVICES=(leads deals tasks notifier timer)
 PGBIN=/usr/lib/postgresql/15/bin
 
-for b in crm-benchjourneys "${SERVICES[@]/#/crm-}"; do
-  [[ -x $BIN/$b ]] || { echo "bench-journeys.sh: $BIN/$b is not built (make bench-journeys)" >&2; exit 2; }
+for b in "$GEN" "${SERVICES[@]/#/$BIN/crm-}"; do
+  [[ -x $b ]] || { echo "bench-journeys.sh: $b is not built (make bench-journeys)" >&2; exit 2; }
 done
 ((${#RUNS[@]} > 0)) || { echo "bench-journeys.sh: CRM_BENCH_JOURNEYS_RUNS is empty" >&2; exit 2; }
 for s in "${SERVICES[@]}"; do
@@ -132,7 +135,7 @@ run() {
   t=$SECONDS
   # Progress on stderr, and into bench.err.
   exec {ERR}> >(tee "$OUT/bench.err" >&2)
-  CRM_LOG_LEVEL=warn "$BIN/crm-benchjourneys" --journeys "$n" "${EXTRA[@]}" >"$OUT/bench.out" 2>&$ERR || rc=$?
+  CRM_LOG_LEVEL=warn "$GEN" --journeys "$n" "${EXTRA[@]}" >"$OUT/bench.out" 2>&$ERR || rc=$?
   exec {ERR}>&-
   for s in "${SERVICES[@]}"; do
     kill -0 "${PID[$s]}" 2>/dev/null || { echo "bench-journeys.sh: crm-$s died during the run; see $OUT/$s.log" >&2; rc=1; }

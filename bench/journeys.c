@@ -167,12 +167,12 @@ s_progress (bench_t *self, int64_t t0_mono, FILE *out)
         else
             at[self->flow.j[i].stage]++;
     fprintf (out,
-             "crm-benchjourneys: %.1f s: %ld done, %ld failed, %" PRIu64 " events, %zu commands pending;",
+             "crm-benchjourneys: %.1f s: %ld done, %ld failed, %" PRIu64 " events, %zu commands pending; at",
              (double) (clock_mono_ms () - t0_mono) / 1000.0, self->flow.done, self->flow.failed,
              jbus_events (self->bus), jbus_pending (self->bus));
     for (int s = 0; s < J_DONE; s++)
         if (at[s])
-            fprintf (out, " %d:%ld", s, at[s]);
+            fprintf (out, " %s=%ld", jflow_stage_short[s], at[s]);
     fprintf (out, "\n");
     if (out == stdout) {  // the final account: in words
         for (int s = 0; s < J_DONE; s++)

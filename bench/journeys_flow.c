@@ -33,6 +33,12 @@ const char *const jflow_stage_text[J_COUNT] = {
     "nothing: done",
 };
 
+const char *const jflow_stage_short[J_COUNT] = {
+    "submit",          "in_progress", "proposal_task", "proposal_done", "answer_given", "converted",
+    "deal_opened",     "invoice",     "awaiting",      "paid",          "supply",       "production",
+    "production_done", "shipped",     "won",           "done",
+};
+
 //  Commands, as the tag's low byte; the journey's index is above it.
 typedef enum { A_SUBMIT, A_MOVE_LEAD, A_PROPOSAL, A_MOVE_DEAL, A_TASK } action_t;
 static const char *const s_action_type[] = {"SubmitLead", "MoveLead", "CompleteTask", "MoveDeal",

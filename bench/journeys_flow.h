@@ -41,6 +41,9 @@ typedef enum {
 /*  What a journey at each stage is waiting for, for people. */
 extern const char *const jflow_stage_text[J_COUNT];
 
+/*  The same, in one word each, for progress lines. */
+extern const char *const jflow_stage_short[J_COUNT];
+
 typedef struct {
     uint64_t lead_id, deal_id, proposal_task;
     int64_t start_ms, end_ms;  // ms UTC
