@@ -305,7 +305,8 @@ funnel_created (funnel_t *self, uint64_t lead_id, Crm__V1__LeadReceived *lead, c
 
     store_lead_t row;
     engine_result_t result = {0};
-    engine_input_t in = {.kind = ENGINE_CREATE, .actor = "system", .now_ms = clock_now_ms ()};
+    //  Who created it: the system it came from (crmctl for a person).
+    engine_input_t in = {.kind = ENGINE_CREATE, .actor = lead->source_system, .now_ms = clock_now_ms ()};
     if (store_lead_new (&row, lead_id, lead))
         rc = SERVICE_FAIL;
     if (rc == SERVICE_OK)

@@ -116,7 +116,7 @@ test_new_lead_notifies_responsible_once() {
   assert_eq "$(jq -r '"\(.stage) \(.stage_name) \(.version) \(.responsible)"' <<<"$l")" "new Новый лид 1 smirnova" \
     "the lead"
   assert_eq "$(jq -r '[.history[] | "\(.actor)/\(.rule)/\(.action)"] | join(",")' <<<"$l")" \
-    "system//created,system/new-lead/notified" "its history"
+    "web//created,system/new-lead/notified" "its history"
   assert_eq "$(events LeadCreated "$id" | jq -r '.payload.lead.responsible + " " + .payload.stage')" "smirnova new" \
     "LeadCreated"
 }
