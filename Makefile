@@ -1,7 +1,8 @@
 # CRM: five services on a protobuf event bus over ZeroMQ, each owning its
-# Postgres schema. `make` builds; `make run` runs the system; `make test`
-# runs every test (sanitizer build); `make bench-bus` measures the bus,
-# `make bench-journeys` the whole sales process under load.
+# Postgres schema. `make` builds; `make run` runs the system; `make demo`
+# drives one lead through the whole process; `make test` runs every test
+# (sanitizer build); `make bench-bus` measures the bus; `make bench-journeys`
+# the whole sales process under load.
 #
 # MODE=release (default, -O2) or MODE=asan (AddressSanitizer + UBSan).
 
@@ -33,7 +34,7 @@ BINS     := $(foreach s,$(SERVICES),$(BIN)/crm-$(s)) $(BIN)/crmctl $(BIN)/crm-lo
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit bench-bus bench-timer bench-journeys clean format deps
+.PHONY: all run demo test unit bench-bus bench-timer bench-journeys clean format deps
 # Generated sources are kept: they are inputs of every object.
 .SECONDARY: $(PB_C) $(PB_H)
 all: $(BINS) $(UNITS)
@@ -108,6 +109,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 run: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@scripts/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@scripts/demo.sh
 
 test: deps
 	@$(MAKE) --no-print-directory MODE=asan all

@@ -102,6 +102,10 @@ s_lookup (const run_t *run, const char *name, const char *format, char *out, siz
     out[0] = '\0';
     if (strcmp (name, "id") == 0)
         snprintf (out, size, "%" PRIu64, run->record->id);
+    else if (strcmp (name, "task") == 0) {
+        if (run->in->kind == ENGINE_TASK_DONE && run->in->task_id)
+            snprintf (out, size, "%" PRIu64, run->in->task_id);
+    }
     else if (strcmp (name, "stage") == 0)
         snprintf (out, size, "%s", run->stage);
     else if (strcmp (name, "stage_name") == 0)

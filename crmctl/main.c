@@ -5,6 +5,7 @@
     answer, 2 a mistake on the command line (see cli.h).
 */
 #include "cli.h"
+#include "cmd_deal.h"
 #include "cmd_funnel.h"
 #include "cmd_lead.h"
 #include "cmd_notifications.h"
@@ -26,6 +27,7 @@ s_usage (FILE *out)
            out);
     fputs (cmd_lead_usage, out);
     fputs (cmd_funnel_usage, out);
+    fputs (cmd_deal_usage, out);
     fputs (cmd_notifications_usage, out);
     fputs (cmd_pipeline_usage, out);
     fputs (cmd_status_usage, out);
@@ -60,6 +62,10 @@ main (int argc, char **argv)
     if (strcmp (command, "leads") == 0 || strcmp (command, "contacts") == 0
         || strcmp (command, "companies") == 0)
         return cmd_funnel_list_run (argc - 1, argv + 1);
+    if (strcmp (command, "deal") == 0)
+        return cmd_deal_run (argc - 1, argv + 1);
+    if (strcmp (command, "deals") == 0)
+        return cmd_deal_list_run (argc - 1, argv + 1);
     if (strcmp (command, "notifications") == 0)
         return cmd_notifications_run (argc - 1, argv + 1);
     if (strcmp (command, "pipeline") == 0)
@@ -76,8 +82,9 @@ main (int argc, char **argv)
         return cmd_timers_run (argc - 1, argv + 1);
     if (command[0] == '-')
         return cli_usage_error ("", "unknown option '%s' (options follow the command)", command);
-    return cli_usage_error ("",
-                            "unknown command '%s' (known: lead, leads, contacts, companies, notifications, "
-                            "pipeline check, status, task, tasks, activities, timers)",
-                            command);
+    return cli_usage_error (
+        "",
+        "unknown command '%s' (known: lead, leads, contacts, companies, deal, deals, notifications, "
+        "pipeline check, status, task, tasks, activities, timers)",
+        command);
 }

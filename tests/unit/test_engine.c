@@ -456,7 +456,8 @@ test_invoice_done_moves_and_chases_payment (void **state)
     record_t r;
     s_record (&r, "invoice", 2);
     s_tag (&r, "invoice", 1, 1);
-    engine_input_t in = {.kind = ENGINE_TASK_DONE, .actor = "system", .now_ms = NOW, .tag = "invoice"};
+    engine_input_t in = {
+        .kind = ENGINE_TASK_DONE, .actor = "system", .now_ms = NOW, .tag = "invoice", .task_id = 42};
     engine_result_t out;
     assert_int_equal (engine_apply (s_deals, &r.rec, &in, &out), 0);
     assert_null (out.code);
@@ -466,7 +467,9 @@ test_invoice_done_moves_and_chases_payment (void **state)
     assert_string_equal (out.moves[0].rule, "invoice-ready");
     const engine_effect_t *n = s_find (&out, ENGINE_NOTIFY);
     assert_string_equal (n->recipient, "ivanov");
-    assert_non_null (strstr (n->text, "отправьте его клиенту"));
+    //  {task}: the completed task, where the invoice is attached.
+    assert_string_equal (
+        n->text, "Счет по сделке №5 (ООО Ромашка) готов, он во вложении к задаче №42: отправьте его клиенту");
     const engine_effect_t *t = s_find (&out, ENGINE_TIMER_SET);
     assert_int_equal (t->at_ms, NOW + 3 * 24 * 60 * MIN);
     assert_string_equal (t->key, "deal:5:payment-chase");
