@@ -117,6 +117,19 @@ wait_port() {   # wait_port PORT NAME: until PORT listens (the service is up)
   return 1
 }
 
+# CPU ticks (1/100 s) of a process (utime+stime), 0 if gone.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks of the whole cluster: every postgres process alive plus what the
+# postmaster has collected from children that exited (cutime + cstime).
+pg_ticks() {
+  local pm sum=0 p
+  pm=$(head -n 1 "$(readlink -m "$CRM_PG_DIR/data")/postmaster.pid")
+  for p in $pm $(pgrep -P "$pm"); do sum=$((sum + $(ticks "$p"))); done
+  echo $((sum + $(awk '{print $16 + $17}' "/proc/$pm/stat")))
+}
+# Busy ticks of the machine (all CPUs): user+nice+system+irq+softirq+steal.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+
 # run N: a fresh database, the five services, the load; output in $OUT.
 run() {
   local n=$1 s var rc=0 t
@@ -133,10 +146,24 @@ run() {
     wait_port "$((${!var} + 2))" "$s" || return 2
   done
   t=$SECONDS
+  local m0 pg0 t0 svc=0 cpu_line="" gen
+  m0=$(machine_ticks); pg0=$(pg_ticks); t0=$(date +%s.%N)
   # Progress on stderr, and into bench.err.
   exec {ERR}> >(tee "$OUT/bench.err" >&2)
-  CRM_LOG_LEVEL=warn "$GEN" --journeys "$n" "${EXTRA[@]}" >"$OUT/bench.out" 2>&$ERR || rc=$?
+  CRM_LOG_LEVEL=warn /usr/bin/time -o "$OUT/bench.time" -f '%U %S' \
+    "$GEN" --journeys "$n" "${EXTRA[@]}" >"$OUT/bench.out" 2>&$ERR || rc=$?
   exec {ERR}>&-
+  # Where the CPU went during the run (the services started just before it).
+  for s in "${SERVICES[@]}"; do
+    svc=$((svc + $(ticks "${PID[$s]}")))
+    cpu_line+=" $s=$(awk -v t="$(ticks "${PID[$s]}")" 'BEGIN {printf "%.1f", t / 100}')"
+  done
+  gen=$(awk '{printf "%d\n", ($1 + $2) * 100}' "$OUT/bench.time" 2>/dev/null || echo 0)
+  awk -v m="$(($(machine_ticks) - m0))" -v pg="$(($(pg_ticks) - pg0))" -v svc="$svc" -v gen="$gen" \
+      -v dt="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" -v cores="$(nproc)" -v l="$cpu_line" 'BEGIN {
+    o = m - pg - svc - gen; if (o < 0) o = 0
+    printf "cpu seconds: postgres=%.1f%s generator=%.1f; machine busy %.0f%% of %d cores, other work %.0f%%\n",
+           pg / 100, l, gen / 100, 100 * m / 100 / dt / cores, cores, 100 * o / 100 / dt / cores }' >>"$OUT/bench.out.head"
   for s in "${SERVICES[@]}"; do
     kill -0 "${PID[$s]}" 2>/dev/null || { echo "bench-journeys.sh: crm-$s died during the run; see $OUT/$s.log" >&2; rc=1; }
   done
