@@ -159,11 +159,19 @@ run() {
     cpu_line+=" $s=$(awk -v t="$(ticks "${PID[$s]}")" 'BEGIN {printf "%.1f", t / 100}')"
   done
   gen=$(awk '{printf "%d\n", ($1 + $2) * 100}' "$OUT/bench.time" 2>/dev/null || echo 0)
+  # The backends' share, by the service whose connection each is (application_name).
+  local backends="" app bpid
+  while IFS='|' read -r bpid app; do
+    [[ -n $bpid ]] && backends+=" ${app#crm_}=$(awk -v t="$(ticks "$bpid")" 'BEGIN {printf "%.1f", t / 100}')"
+  done < <($PGBIN/psql -X -q -At -U crm_admin -d "$DB" \
+             -c "SELECT pid, application_name FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid()
+                 AND application_name LIKE 'crm_%' ORDER BY application_name" 2>/dev/null || true)
   awk -v m="$(($(machine_ticks) - m0))" -v pg="$(($(pg_ticks) - pg0))" -v svc="$svc" -v gen="$gen" \
       -v dt="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" -v cores="$(nproc)" -v l="$cpu_line" 'BEGIN {
     o = m - pg - svc - gen; if (o < 0) o = 0
     printf "cpu seconds: postgres=%.1f%s generator=%.1f; machine busy %.0f%% of %d cores, other work %.0f%%\n",
            pg / 100, l, gen / 100, 100 * m / 100 / dt / cores, cores, 100 * o / 100 / dt / cores }' >>"$OUT/bench.out.head"
+  echo "cpu seconds of the services' postgres backends:${backends:- (not found)}" >>"$OUT/bench.out.head"
   for s in "${SERVICES[@]}"; do
     kill -0 "${PID[$s]}" 2>/dev/null || { echo "bench-journeys.sh: crm-$s died during the run; see $OUT/$s.log" >&2; rc=1; }
   done
