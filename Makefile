@@ -1,6 +1,8 @@
 # CRM: five services on a protobuf event bus over ZeroMQ, each owning its
-# Postgres schema. `make` builds; `make run` runs the system; `make test`
-# runs every test (sanitizer build); `make bench-bus` measures the bus.
+# Postgres schema. `make` builds; `make run` runs the system; `make demo`
+# drives one lead through the whole process; `make test` runs every test
+# (sanitizer build); `make bench-bus` measures the bus; `make bench-journeys`
+# the whole sales process under load.
 #
 # MODE=release (default, -O2) or MODE=asan (AddressSanitizer + UBSan).
 
@@ -15,7 +17,7 @@ CFLAGS   := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS_$(MODE)) -MMD -MP \
             -Icommon -I$(GEN) -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 LDFLAGS_asan   := -fsanitize=address,undefined
 LDFLAGS  := $(LDFLAGS_$(MODE))
-LIBS     := -lczmq -lzmq -lprotobuf-c -lpq -lyaml -lcrypto -lcurl -ljson-c
+LIBS     := -lczmq -lzmq -lprotobuf-c -lpq -lyaml -lcrypto -lmicrohttpd -lcurl -ljson-c
 
 SERVICES := leads deals tasks notifier timer
 PROTOS   := $(wildcard proto/crm/v1/*.proto)
@@ -32,7 +34,7 @@ BINS     := $(foreach s,$(SERVICES),$(BIN)/crm-$(s)) $(BIN)/crmctl $(BIN)/crm-lo
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit bench-bus bench-timer clean format deps
+.PHONY: all run demo test unit bench-bus bench-timer bench-journeys clean format deps
 # Generated sources are kept: they are inputs of every object.
 .SECONDARY: $(PB_C) $(PB_H)
 all: $(BINS) $(UNITS)
@@ -93,6 +95,9 @@ $(BIN)/crm-benchbus: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchbus*.c)) 
 $(BIN)/crm-benchtimer: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchtimer*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BIN)/crm-benchjourneys: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/journeys*.c)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- unit tests (cmocka), one binary per tests/unit/test_*.c; may link a
 # service's pure modules, named in the test's first line: // uses: path.c ...
@@ -104,6 +109,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 run: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@scripts/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@scripts/demo.sh
 
 test: deps
 	@$(MAKE) --no-print-directory MODE=asan all
@@ -117,6 +126,10 @@ bench-bus: deps
 bench-timer: deps
 	@$(MAKE) --no-print-directory MODE=release all $(BIN)/crm-benchtimer
 	@bench/bench-timer.sh
+
+bench-journeys: deps
+	@$(MAKE) --no-print-directory MODE=release all $(BIN)/crm-benchjourneys
+	@bench/bench-journeys.sh
 
 format:
 	clang-format -i common/*.[ch] services/*/*.[ch] crmctl/*.[ch] bench/*.[ch] tests/unit/*.c

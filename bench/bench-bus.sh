@@ -48,7 +48,7 @@ export CRM_NOTIFIER_SOURCES=leads,bench
 export CRM_LOG_LEVEL=${CRM_LOG_LEVEL:-warn}
 for v in CRM_DEALS_PORT CRM_TASKS_PORT CRM_TIMER_PORT CRM_BIND_ADDR CRM_BENCH_HOST CRM_NOTIFIER_HOST \
          CRM_LEADS_HOST CRM_DB_USER CRM_DB_PASSWORD CRM_BATCH_MAX CRM_HEARTBEAT_MS; do unset "$v"; done
-PORTS=(8550 8551 8552 8553 8580 8581 8582 8600 8601 8602)
+PORTS=(8550 8551 8552 8553 8555 8580 8581 8582 8585 8600 8601 8602)
 
 OUT=$ROOT/build/bench-bus/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
@@ -75,7 +75,7 @@ for b in crm-benchbus crm-loadgen crm-leads crm-notifier; do
 done
 for p in "${PORTS[@]}"; do
   if ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-    die "port $p is in use; the bench needs 8550-8553, 8580-8582, 8600-8602"
+    die "port $p is in use; the bench needs 8550-8553, 8555, 8580-8582, 8585, 8600-8602"
   fi
 done
 

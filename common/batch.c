@@ -297,9 +297,11 @@ s_in_catalog (const char *type)
     return false;
 }
 
+//  message (message_len bytes, NULL: none) is the whole message, kept so
+//  that RetryDeadLetter can apply it again.
 static service_rc_t
 s_dead_letter (service_t *self, const char *source, const uint64_t *sequence, const char *type,
-               const char *reason, const void *payload, size_t len)
+               const char *reason, const void *payload, size_t len, const void *message, size_t message_len)
 {
     //  What failed may be the very bytes we are about to store: keep the
     //  text columns valid UTF-8, the raw bytes go into payload as they are.
@@ -310,13 +312,13 @@ s_dead_letter (service_t *self, const char *source, const uint64_t *sequence, co
     snprintf (clean_reason, sizeof clean_reason, "%s", reason);
     utf8_scrub (clean_type);
     utf8_scrub (clean_reason);
-    const char *params[] = {source, sequence ? seq : NULL, clean_type, clean_reason, payload};
-    int lengths[] = {0, 0, 0, 0, (int) len};
-    int formats[] = {0, 0, 0, 0, 1};
+    const char *params[] = {source, sequence ? seq : NULL, clean_type, clean_reason, payload, message};
+    int lengths[] = {0, 0, 0, 0, (int) len, (int) message_len};
+    int formats[] = {0, 0, 0, 0, 1, 1};
     db_rc_t rc = db_exec (self->db, NULL,
-                          "INSERT INTO dead_letter (source, sequence, type, reason, payload)"
-                          " VALUES ($1, $2, $3, $4, $5)",
-                          5, params, lengths, formats);
+                          "INSERT INTO dead_letter (source, sequence, type, reason, payload, message)"
+                          " VALUES ($1, $2, $3, $4, $5, $6)",
+                          6, params, lengths, formats);
     return service_rc (rc);
 }
 
@@ -328,16 +330,56 @@ s_dead_letter_work (service_t *self, work_t *w, const char *reason)
                    log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type,
                    "event_id", w->event->event_id, "correlation_id", w->event->correlation_id,
                    "reason", reason, NULL);
-        return s_dead_letter (self, w->event->source, &w->event->sequence, w->event->type, reason,
-                              w->event->payload.data, w->event->payload.len);
+        size_t len = crm__v1__envelope__get_packed_size (w->event);
+        uint8_t *envelope = malloc (len ? len : 1);
+        if (!envelope)
+            return SERVICE_RETRY;
+        crm__v1__envelope__pack (w->event, envelope);
+        service_rc_t rc = s_dead_letter (self, w->event->source, &w->event->sequence, w->event->type, reason,
+                                         w->event->payload.data, w->event->payload.len, envelope, len);
+        free (envelope);
+        return rc;
     }
     const char *source = w->kind == WORK_BAD    ? w->bad_source
                        : w->kind == WORK_TICK ? "tick"
                                               : self->readers[w->index].name;
     zframe_t *last = w->msg ? zmsg_last (w->msg) : NULL;
     log_error ("message dead-lettered", "source", source, "reason", reason, NULL);
-    return s_dead_letter (self, source, NULL, "", reason, last ? zframe_data (last) : NULL,
-                          last ? zframe_size (last) : 0);
+    //  A reader's message can be applied again by its reader; what was
+    //  unreadable from a source, or lost, cannot.
+    zframe_t *message = w->kind == WORK_INBOUND && w->msg ? zmsg_encode (w->msg) : NULL;
+    service_rc_t rc = s_dead_letter (self, source, NULL, "", reason, last ? zframe_data (last) : NULL,
+                                     last ? zframe_size (last) : 0, message ? zframe_data (message) : NULL,
+                                     message ? zframe_size (message) : 0);
+    zframe_destroy (&message);
+    return rc;
+}
+
+int
+batch_find_reader (service_t *self, const char *name)
+{
+    for (int i = 0; i < self->reader_count; i++)
+        if (strcmp (self->readers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+service_rc_t
+batch_handle_event (service_t *self, const Crm__V1__Envelope *event, char *reason, size_t reason_size)
+{
+    if (!(utf8_valid (event->type) && utf8_valid (event->event_id) && utf8_valid (event->correlation_id)
+          && utf8_valid (event->causation_id))) {
+        snprintf (reason, reason_size, "envelope strings (type, ids) are not UTF-8");
+        return SERVICE_REJECT;
+    }
+    for (int i = 0; i < self->event_count; i++)
+        if (strcmp (self->events[i].type, event->type) == 0)
+            return self->events[i].fn (self, event, self->events[i].arg, reason, reason_size);
+    if (!s_in_catalog (event->type)) {
+        snprintf (reason, reason_size, "unknown event type '%.64s'", event->type);
+        return SERVICE_REJECT;
+    }
+    return SERVICE_OK;
 }
 
 //  Runs one item's handler; a rejected item is dead-lettered here.
@@ -346,25 +388,10 @@ s_dispatch (service_t *self, work_t *w)
 {
     if (w->kind != WORK_BAD)    // a bad message's reason was set when it was read
         w->reason[0] = 0;
+    w->dead = false;
     service_rc_t rc = SERVICE_OK;
-    if (w->kind == WORK_EVENT && !(utf8_valid (w->event->type) && utf8_valid (w->event->event_id)
-                                   && utf8_valid (w->event->correlation_id)
-                                   && utf8_valid (w->event->causation_id))) {
-        snprintf (w->reason, sizeof w->reason, "envelope strings (type, ids) are not UTF-8");
-        rc = SERVICE_REJECT;
-    }
-    else if (w->kind == WORK_EVENT) {
-        int h = -1;
-        for (int i = 0; i < self->event_count && h < 0; i++)
-            if (strcmp (self->events[i].type, w->event->type) == 0)
-                h = i;
-        if (h >= 0)
-            rc = self->events[h].fn (self, w->event, self->events[h].arg, w->reason, sizeof w->reason);
-        else if (!s_in_catalog (w->event->type)) {
-            snprintf (w->reason, sizeof w->reason, "unknown event type '%.64s'", w->event->type);
-            rc = SERVICE_REJECT;
-        }
-    }
+    if (w->kind == WORK_EVENT)
+        rc = batch_handle_event (self, w->event, w->reason, sizeof w->reason);
     else if (w->kind == WORK_COMMAND) {
         int h = s_find_command (self, w->command->type);
         service_reply_reset (&w->reply);
@@ -381,6 +408,7 @@ s_dispatch (service_t *self, work_t *w)
         rc = SERVICE_REJECT;
     if (rc == SERVICE_REJECT) {
         self->dead_letters++;
+        w->dead = true;
         rc = s_dead_letter_work (self, w, *w->reason ? w->reason : "rejected");
     }
     return rc;
@@ -406,11 +434,14 @@ s_isolate (service_t *self, work_t *w)
     service_rc_t rc = service_rc (db_begin (self->db));
     if (rc == SERVICE_OK && w->kind == WORK_COMMAND) {
         service_reply_reset (&w->reply);
+        if (strcmp (w->command->type, "RetryDeadLetter") == 0)
+            return deadletter_isolated (self, w->command, reason, &w->reply);
         service_reply_error (&w->reply, "INTERNAL", "the command failed; see the log", NULL, 0);
         return rc;
     }
     if (rc == SERVICE_OK) {
         self->dead_letters++;
+        w->dead = true;
         rc = s_dead_letter_work (self, w, reason);
     }
     if (rc == SERVICE_FAIL) {
@@ -429,7 +460,8 @@ s_isolate (service_t *self, work_t *w)
 static service_rc_t
 s_apply (service_t *self, size_t from, size_t count)
 {
-    uint64_t dead_before = self->dead_letters;
+    uint64_t dead_before = self->dead_letters, retried_before = self->stats.retried;
+    int64_t started_us = clock_mono_us ();
     for (int i = 0; i < self->source_count; i++)
         self->sources[i].batch_max_seq = 0;
     service_rc_t rc = service_rc (db_begin (self->db));
@@ -437,8 +469,12 @@ s_apply (service_t *self, size_t from, size_t count)
         rc = s_dispatch (self, &self->work[i]);
     if (rc == SERVICE_OK && self->flush)
         rc = self->flush (self, self->batch_arg);
-    if (rc == SERVICE_FAIL && count == 1)
+    if (rc == SERVICE_FAIL && count == 1) {
+        //  What the failed attempt counted is rolled back with it.
+        self->dead_letters = dead_before;
+        self->stats.retried = retried_before;
         rc = s_isolate (self, &self->work[from]);
+    }
     for (size_t i = from; rc == SERVICE_OK && i < from + count; i++)
         if (self->work[i].kind == WORK_EVENT)
             self->sources[self->work[i].index].batch_max_seq = self->work[i].event->sequence;
@@ -459,9 +495,13 @@ s_apply (service_t *self, size_t from, size_t count)
         rc = service_rc (db_commit (self->db));
     if (rc != SERVICE_OK) {
         self->dead_letters = dead_before;
+        self->stats.retried = retried_before;
         s_abort (self);
         return rc;
     }
+    stats_batch (&self->stats, (double) (clock_mono_us () - started_us) / 1e6, count);
+    for (size_t i = 0; outbox_pending_type (self->outbox, i); i++)
+        stats_published (&self->stats, outbox_pending_type (self->outbox, i));
     outbox_publish (self->outbox, self->pub);
     if (self->committed)
         self->committed (self, self->batch_arg);
@@ -469,8 +509,20 @@ s_apply (service_t *self, size_t from, size_t count)
         consumer_commit (&self->sources[i].state, self->sources[i].batch_max_seq);
     for (size_t i = from; i < from + count; i++) {
         work_t *w = &self->work[i];
+        if (w->dead)
+            self->stats.dead_letters++;
+        else if (w->kind == WORK_EVENT) {
+            stats_applied (&self->stats, w->event->type);
+            //  Every event's trace across the bus, when asked for (a line per
+            //  event and consumer is too many to keep at info).
+            log_debug ("event applied", "source", w->event->source, "sequence",
+                       log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type, "event_id",
+                       w->event->event_id, "correlation_id", w->event->correlation_id, NULL);
+        }
+        if (w->kind == WORK_COMMAND && !*w->reply.code && strcmp (w->command->type, "RetryDeadLetter") == 0)
+            deadletter_committed (self, w->command);
         if (w->kind == WORK_COMMAND)
-            service_reply_send (self, &w->msg, w->command->command_id, &w->reply);
+            service_reply_work (self, w);
     }
     return SERVICE_OK;
 }
@@ -487,7 +539,7 @@ s_unavailable (service_t *self)
         if (w->kind == WORK_COMMAND) {
             service_reply_reset (&w->reply);
             service_reply_error (&w->reply, "UNAVAILABLE", "database unavailable; retry", NULL, 0);
-            service_reply_send (self, &w->msg, w->command->command_id, &w->reply);
+            service_reply_work (self, w);
         }
         if (w->kind == WORK_INBOUND)
             self->work[kept++] = *w;

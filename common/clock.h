@@ -14,4 +14,7 @@ int64_t clock_now_ms (void);
 /*  Monotonic time in ms from an arbitrary origin (CLOCK_MONOTONIC). */
 int64_t clock_mono_ms (void);
 
+/*  The same in microseconds, for durations shorter than a millisecond. */
+int64_t clock_mono_us (void);
+
 #endif

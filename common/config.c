@@ -152,6 +152,20 @@ config_load (config_t *cfg, const char *service, char *err, size_t errsize)
         return -1;
     }
     snprintf (cfg->bind_addr, sizeof cfg->bind_addr, "%s", config_str ("CRM_BIND_ADDR", "127.0.0.1"));
+    char http_var[64];
+    s_var (http_var, sizeof http_var, service, "HTTP_PORT");
+    int http_dflt = cfg->base_port + CONFIG_HTTP_OFFSET;
+    if (config_int (http_var, http_dflt <= 65535 ? http_dflt : -1, 0, 65535, &cfg->http_port)) {
+        snprintf (err, errsize, "%s must be a port number from 1 to 65535, or 0 for no HTTP server",
+                  http_var);
+        return -1;
+    }
+    if (cfg->http_port < 0) {
+        snprintf (err, errsize,
+                  "%s is unset and the base port + %d is past 65535: set it (0: no HTTP server)", http_var,
+                  CONFIG_HTTP_OFFSET);
+        return -1;
+    }
 
     static const struct {
         const char *var;
@@ -164,6 +178,8 @@ config_load (config_t *cfg, const char *service, char *err, size_t errsize)
         {"CRM_OUTBOX_RETENTION_S", 7 * 86400, 60, 365 * 86400, offsetof (config_t, outbox_retention_s)},
         {"CRM_MAX_MESSAGE_BYTES", CONFIG_MAX_MESSAGE_BYTES_DEFAULT, 1024, 64 << 20,
          offsetof (config_t, max_message_bytes)},
+        {"CRM_HTTP_MAX_BODY_BYTES", CONFIG_HTTP_MAX_BODY_DEFAULT, 256, 16 << 20,
+         offsetof (config_t, http_max_body)},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (config_int (ints[i].var, ints[i].dflt, ints[i].min, ints[i].max,

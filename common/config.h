@@ -2,8 +2,10 @@
 
     Every variable and its default is listed in docs/operations.md. Ports:
     each service has a base port P (CRM_<NAME>_PORT): its command endpoint
-    listens on P, its PUB socket on P+1, its replay endpoint on P+2. Peers are
-    found at CRM_<NAME>_HOST (default 127.0.0.1) and that same base port.
+    listens on P, its PUB socket on P+1, its replay endpoint on P+2 (the
+    leads intake on P+3), its HTTP server (metrics, health, the leads' HTTP
+    intake) on CRM_<NAME>_HTTP_PORT, default P+5. Peers are found at
+    CRM_<NAME>_HOST (default 127.0.0.1) and that same base port.
 */
 #ifndef CRM_CONFIG_H
 #define CRM_CONFIG_H
@@ -13,6 +15,8 @@
 #define CONFIG_MAX_SOURCES 8
 #define CONFIG_MAX_MESSAGE_BYTES_DEFAULT (16 << 20)  // CRM_MAX_MESSAGE_BYTES: a 10 MiB attachment fits
 #define CONFIG_NAME_MAX 16
+#define CONFIG_HTTP_OFFSET 5                         // the HTTP port's default: base port + 5
+#define CONFIG_HTTP_MAX_BODY_DEFAULT (64 << 10)
 
 enum { CONFIG_CMD = 0, CONFIG_PUB = 1, CONFIG_REPLAY = 2, CONFIG_INTAKE = 3 };
 
@@ -20,6 +24,8 @@ typedef struct {
     char service[CONFIG_NAME_MAX];      // leads, deals, tasks, notifier, timer
     char bind_addr[64];                 // CRM_BIND_ADDR, default 127.0.0.1
     int base_port;                      // CRM_<NAME>_PORT
+    int http_port;                      // CRM_<NAME>_HTTP_PORT, default base_port + 5; 0: none
+    int http_max_body;                  // CRM_HTTP_MAX_BODY_BYTES, default 64 KiB
     char sources[CONFIG_MAX_SOURCES][CONFIG_NAME_MAX];  // CRM_<NAME>_SOURCES
     int source_count;
     int heartbeat_ms;                   // CRM_HEARTBEAT_MS, default 1000

@@ -149,6 +149,17 @@ engine_enter (run_t *run, const char *stage, const char *rule)
             return;
         }
     const char *from = run->stage;
+    engine_move_t *m = engine_grow (run, (void **) &run->out->moves, &run->out->n_moves, sizeof *m);
+    if (!m)
+        return;
+    m->from = from ? from : "";
+    m->to = to->id;
+    m->rule = rule ? rule : "";
+    const pipeline_stage_t *was = from ? pipeline_stage (run->def, from) : NULL;
+    engine_history (run, rule ? "system" : run->in->actor, rule, from ? "moved" : "created",
+                    was ? engine_printf (run, "%s → %s", was->name, to->name)
+                        : engine_printf (run, "%s", to->name));
+    //  Leaving from: what its rules planned and is still ahead goes.
     for (size_t i = 0; from && i < run->def->n_rules; i++) {
         const pipeline_rule_t *r = &run->def->rules[i];
         if (r->trigger != PIPELINE_ON_ENTER || strcmp (r->stage, from) != 0)
@@ -175,18 +186,13 @@ engine_enter (run_t *run, const char *stage, const char *rule)
             e->key = engine_printf (run, "%s:%" PRIu64 ":%s", run->def->record, run->record->id,
                                     r->actions[j].timer);
             e->timer = r->actions[j].timer;
+            //  On record only when it was still ahead: one already fired
+            //  was not cancelled (the cancel is sent anyway, a no-op then).
+            if (engine_moment (run, &r->actions[j].time, run->out->entered_ms, &at) && at > run->in->now_ms)
+                engine_history (run, "system", r->id, "timer cancelled",
+                                engine_printf (run, "%s, was due %s", e->timer, engine_when (run, at)));
         }
     }
-    engine_move_t *m = engine_grow (run, (void **) &run->out->moves, &run->out->n_moves, sizeof *m);
-    if (!m)
-        return;
-    m->from = from ? from : "";
-    m->to = to->id;
-    m->rule = rule ? rule : "";
-    const pipeline_stage_t *was = from ? pipeline_stage (run->def, from) : NULL;
-    engine_history (run, rule ? "system" : run->in->actor, rule, from ? "moved" : "created",
-                    was ? engine_printf (run, "%s → %s", was->name, to->name)
-                        : engine_printf (run, "%s", to->name));
     run->stage = to->id;
     run->out->stage = to->id;
     run->out->entered_ms = run->in->now_ms;

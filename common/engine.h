@@ -70,6 +70,7 @@ typedef struct {
     const char *timer;  // TIMER: timer id (from the key)
     int64_t due_ms;     // TIMER: the due time it was scheduled for
     const char *tag;    // TASK_DONE: the completed task's tag
+    uint64_t task_id;   // TASK_DONE: the completed task's number, {task} in templates (0: none)
 } engine_input_t;
 
 typedef enum {

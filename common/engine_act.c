@@ -102,6 +102,10 @@ s_lookup (const run_t *run, const char *name, const char *format, char *out, siz
     out[0] = '\0';
     if (strcmp (name, "id") == 0)
         snprintf (out, size, "%" PRIu64, run->record->id);
+    else if (strcmp (name, "task") == 0) {
+        if (run->in->kind == ENGINE_TASK_DONE && run->in->task_id)
+            snprintf (out, size, "%" PRIu64, run->in->task_id);
+    }
     else if (strcmp (name, "stage") == 0)
         snprintf (out, size, "%s", run->stage);
     else if (strcmp (name, "stage_name") == 0)
@@ -228,8 +232,8 @@ engine_moment (const run_t *run, const pipeline_time_t *time, int64_t base_ms, i
     return true;
 }
 
-static char *
-s_when (run_t *run, int64_t ms)
+char *
+engine_when (run_t *run, int64_t ms)
 {
     char text[64];
     tz_format (ms, "%d.%m.%Y %H:%M:%S", text, sizeof text);
@@ -294,7 +298,7 @@ s_task (run_t *run, const pipeline_rule_t *rule, const pipeline_action_t *a, con
     e->at_ms = deadline;
     engine_history (run, "system", rule->id, "task requested",
                     engine_printf (run, "%s → %s%s%s", e->text, e->recipient, deadline ? ", срок " : "",
-                                   deadline ? s_when (run, deadline) : ""));
+                                   deadline ? engine_when (run, deadline) : ""));
 }
 
 void
@@ -324,7 +328,7 @@ engine_action (run_t *run, const pipeline_rule_t *rule, size_t index)
                              : run->record->responsible;
             e->at_ms = at;
             engine_history (run, "system", rule->id, "activity planned",
-                            engine_printf (run, "%s, %s → %s", e->text, s_when (run, at), e->recipient));
+                            engine_printf (run, "%s, %s → %s", e->text, engine_when (run, at), e->recipient));
             break;
         case PIPELINE_TIMER:
             //  "after" counts from entering the stage, as s_timer checks it.
@@ -339,7 +343,7 @@ engine_action (run_t *run, const pipeline_rule_t *rule, size_t index)
             e->timer = a->timer;
             e->at_ms = at;
             engine_history (run, "system", rule->id, "timer set",
-                            engine_printf (run, "%s at %s", a->timer, s_when (run, at)));
+                            engine_printf (run, "%s at %s", a->timer, engine_when (run, at)));
             break;
         case PIPELINE_MOVE: engine_enter (run, a->stage, rule->id); break;
         case PIPELINE_CREATE_CONTACT:

@@ -63,6 +63,9 @@ engine_effect_t *engine_effect (run_t *run, engine_effect_kind_t kind, const pip
 //  the record's values as decided so far (engine_act.c); NULL on OOM.
 char *engine_render (run_t *run, const char *text);
 
+//  ms (UTC) as people read it in the company's zone (engine_act.c).
+char *engine_when (run_t *run, int64_t ms);
+
 //  Adds a history line (engine_act.c); detail NULL: "".
 void engine_history (run_t *run, const char *actor, const char *rule, const char *action, char *detail);
 

@@ -219,6 +219,12 @@ s_clear (outbox_t *self)
     self->count = 0;
 }
 
+const char *
+outbox_pending_type (const outbox_t *self, size_t index)
+{
+    return index < self->count ? self->items[index].type : NULL;
+}
+
 void
 outbox_publish (outbox_t *self, zsock_t *pub)
 {

@@ -38,6 +38,10 @@ int outbox_add (outbox_t *self, const char *type, const char *correlation_id,
 /*  Number of pending (added, not yet published or discarded) events. */
 size_t outbox_pending (const outbox_t *self);
 
+/*  The type of the index-th pending event, or NULL past the last. Owned by
+    the outbox, valid until it is published or discarded. */
+const char *outbox_pending_type (const outbox_t *self, size_t index);
+
 /*  Inside the caller's open transaction: takes the next sequences from
     outbox_head (its row lock orders concurrent writers by commit) and
     inserts every pending event. Returns DB_OK or the db error; on error

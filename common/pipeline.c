@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pipeline_builtins[] = {"id",      "name",       "phone",       "email",
-                                         "company", "comment",    "responsible", "responsible_name",
-                                         "stage",   "stage_name", "now",         NULL};
+const char *const pipeline_builtins[] = {
+    "id",    "name",       "phone", "email", "company", "comment", "responsible", "responsible_name",
+    "stage", "stage_name", "now",   "task",  NULL};
 
 //  Longest duration accepted: 100 years, so that a date plus or minus one
 //  stays far inside int64 milliseconds.

@@ -198,7 +198,8 @@ typedef struct {
 
 /*  Built-in attributes every template may name besides the fields: id,
     name, phone, email, company, comment, responsible, responsible_name,
-    stage, stage_name, now. NULL-terminated. */
+    stage, stage_name, now, task (the number of the task whose completion
+    ran the rule; empty elsewhere). NULL-terminated. */
 extern const char *const pipeline_builtins[];
 
 /*  Loads and checks a definition against staff (kept by pointer: must

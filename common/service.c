@@ -54,7 +54,7 @@ service_new (const config_t *cfg, db_t **db_p)
     self->cmd = s_bind (self, ZMQ_ROUTER, CONFIG_CMD);
     self->pub = s_bind (self, ZMQ_PUB, CONFIG_PUB);
     self->replay = s_bind (self, ZMQ_ROUTER, CONFIG_REPLAY);
-    if (!self->outbox || !self->cmd || !self->pub || !self->replay) {
+    if (!self->outbox || !self->cmd || !self->pub || !self->replay || service_http_start (self)) {
         service_destroy (&self);
         return NULL;
     }
@@ -82,6 +82,7 @@ service_new (const config_t *cfg, db_t **db_p)
         log_info ("subscribed", "source", cfg->sources[i], "pub", pub, "replay", replay, NULL);
     }
     service_on_command (self, "Status", s_status, NULL, false);
+    deadletter_register (self);
     return self;
 }
 
@@ -95,6 +96,7 @@ service_destroy (service_t **self_p)
     for (size_t i = 0; i < self->nwork; i++)
         batch_work_free (&self->work[i]);
     free (self->work);
+    http_destroy (&self->http);  // after the work: it answers what is still deferred
     for (int i = 0; i < self->source_count; i++) {
         zsock_destroy (&self->sources[i].sub);
         zsock_destroy (&self->sources[i].dealer);
@@ -206,10 +208,14 @@ s_load (service_t *self)
     db_rc_t rc = outbox_load (self->outbox, self->db);
     PGresult *res = NULL;
     if (rc == DB_OK)
-        rc = db_exec (self->db, &res, "SELECT count(*) FROM dead_letter", 0, NULL, NULL, NULL);
+        rc = db_exec (self->db, &res,
+                      "SELECT (SELECT count(*) FROM dead_letter WHERE retried_at IS NULL),"
+                      " (SELECT coalesce(min(sequence), 0) FROM outbox)",
+                      0, NULL, NULL, NULL);
     if (rc)
         return rc;
     self->dead_letters = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
+    self->outbox_first = strtoull (PQgetvalue (res, 0, 1), NULL, 10);
     PQclear (res);
     for (int i = 0; i < self->source_count; i++) {
         source_t *src = &self->sources[i];
@@ -275,35 +281,72 @@ service_reply_reset (service_reply_t *reply)
     memset (reply, 0, sizeof *reply);
 }
 
+void
+service_reply_fill (const char *command_id, service_reply_t *reply, Crm__V1__Reply *msg,
+                    Crm__V1__Error *error)
+{
+    crm__v1__reply__init (msg);
+    crm__v1__error__init (error);
+    msg->command_id = (char *) (command_id ? command_id : "");
+    if (*reply->code) {
+        error->code = reply->code;
+        error->message = reply->message;
+        error->fields = reply->fields;
+        error->n_fields = reply->n_fields;
+        error->retryable = strcmp (reply->code, "UNAVAILABLE") == 0;
+        msg->error = error;
+    }
+    else {
+        msg->type = reply->type;
+        msg->payload.data = reply->payload;
+        msg->payload.len = reply->len;
+    }
+}
+
 //  Sends reply on the command socket; routing holds the frames before the
 //  body (identity, and REQ's empty delimiter), and is consumed.
 void
 service_reply_send (service_t *self, zmsg_t **routing, const char *command_id, service_reply_t *reply)
 {
-    Crm__V1__Reply msg = CRM__V1__REPLY__INIT;
-    Crm__V1__Error error = CRM__V1__ERROR__INIT;
-    msg.command_id = (char *) (command_id ? command_id : "");
-    if (*reply->code) {
-        error.code = reply->code;
-        error.message = reply->message;
-        error.fields = reply->fields;
-        error.n_fields = reply->n_fields;
-        error.retryable = strcmp (reply->code, "UNAVAILABLE") == 0;
-        msg.error = &error;
-    }
-    else {
-        msg.type = reply->type;
-        msg.payload.data = reply->payload;
-        msg.payload.len = reply->len;
-    }
+    Crm__V1__Reply msg;
+    Crm__V1__Error error;
+    service_reply_fill (command_id, reply, &msg, &error);
     zframe_t *body = zframe_new (NULL, crm__v1__reply__get_packed_size (&msg));
     crm__v1__reply__pack (&msg, zframe_data (body));
     zmsg_append (*routing, &body);
     zmsg_send (routing, self->cmd);
 }
 
+void
+service_reply_work (service_t *self, work_t *w)
+{
+    stats_command (&self->stats, w->command->type, !*w->reply.code);
+    if (!w->done) {
+        service_reply_send (self, &w->msg, w->command->command_id, &w->reply);
+        return;
+    }
+    Crm__V1__Reply msg;
+    Crm__V1__Error error;
+    service_reply_fill (w->command->command_id, &w->reply, &msg, &error);
+    service_done_fn *done = w->done;
+    w->done = NULL;  // once
+    done (self, &msg, w->done_arg);
+}
+
 //  --------------------------------------------------------------------------
 //  The loop
+
+static void
+s_prune (service_t *self)
+{
+    PGresult *res = NULL;
+    if (outbox_prune (self->outbox, self->db, self->cfg.outbox_retention_s) == DB_OK
+        && db_exec (self->db, &res, "SELECT coalesce(min(sequence), 0) FROM outbox", 0, NULL, NULL, NULL)
+               == DB_OK) {
+        self->outbox_first = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
+        PQclear (res);
+    }
+}
 
 static void
 s_reconnect (service_t *self, int64_t now)
@@ -348,7 +391,7 @@ s_read_replay (service_t *self, int index)
 int
 service_run (service_t *self)
 {
-    zmq_pollitem_t items[3 + 2 * CONFIG_MAX_SOURCES + MAX_READERS];
+    zmq_pollitem_t items[4 + 2 * CONFIG_MAX_SOURCES + MAX_READERS];
     self->next_heartbeat = clock_mono_ms ();
     self->next_prune = clock_mono_ms () + PRUNE_INTERVAL_MS;
     while (!zsys_interrupted) {
@@ -368,7 +411,7 @@ service_run (service_t *self)
             self->next_heartbeat = now + self->cfg.heartbeat_ms;
         }
         if (up && now >= self->next_prune) {
-            outbox_prune (self->outbox, self->db, self->cfg.outbox_retention_s);
+            s_prune (self);
             self->next_prune = now + PRUNE_INTERVAL_MS;
         }
         if (up)
@@ -385,6 +428,9 @@ service_run (service_t *self)
             zsock_events (self->readers[i].sock);
         int n = 0;
         items[n++] = (zmq_pollitem_t) {zsock_resolve (self->cmd), 0, ZMQ_POLLIN, 0};
+        //  The HTTP server is served whatever the database does (health).
+        //  Last in the array, so the indexes below stay as they are.
+        int http_item = -1;
         if (up) {
             items[n++] = (zmq_pollitem_t) {zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0};
             for (int i = 0; i < self->source_count; i++) {
@@ -394,7 +440,16 @@ service_run (service_t *self)
             for (int i = 0; i < self->reader_count; i++)
                 items[n++] = (zmq_pollitem_t) {zsock_resolve (self->readers[i].sock), 0, ZMQ_POLLIN, 0};
         }
+        if (self->http) {
+            http_item = n;
+            items[n++] = (zmq_pollitem_t) {NULL, http_fd (self->http), ZMQ_POLLIN, 0};
+        }
         int64_t timeout = self->next_heartbeat - now;
+        if (self->http) {
+            long http_timeout = http_timeout_ms (self->http);
+            if (http_timeout >= 0 && http_timeout < timeout)
+                timeout = http_timeout;
+        }
         if (!up && self->next_reconnect - now < timeout)
             timeout = self->next_reconnect - now;
         if (up && self->tick) {
@@ -423,6 +478,10 @@ service_run (service_t *self)
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_drain (self, self->cmd, s_read_cmd, 0);
+        //  Run after every poll (MHD asks it when it set a timeout); cheap
+        //  when nothing is ready. Requests it reads join this batch.
+        if (http_item >= 0)
+            http_run (self->http);
         if (up) {
             if (items[1].revents & ZMQ_POLLIN)
                 s_drain (self, self->replay, s_read_replay, 0);
@@ -449,6 +508,9 @@ service_run (service_t *self)
                 batch_push (self, WORK_TICK);
         }
         batch_process (self);
+        //  Answers to deferred requests go out now, not at the next wake-up.
+        if (self->http && http_pending (self->http))
+            http_run (self->http);
     }
     log_info ("service stopping", NULL);
     return 0;
@@ -471,6 +533,7 @@ service_emit (service_t *self, const ProtobufCMessage *msg, const char *correlat
                          len);
     if (buf != stack)
         free (buf);
+
     return rc ? SERVICE_FAIL : SERVICE_OK;
 }
 
@@ -488,6 +551,14 @@ s_status (service_t *self, const Crm__V1__Command *cmd, void *arg, service_reply
     status.started_ms = self->started_ms;
     status.pid = (int32_t) getpid ();
     status.database_up = db_is_up (self->db);
+    status.events_published = stats_total_published (&self->stats);
+    status.events_applied = stats_total_applied (&self->stats);
+    status.outbox_retained = service_outbox_retained (self);
+    status.db_reconnects = db_reconnects (self->db);
+    status.batches = self->stats.batches;
+    status.batch_seconds_sum = self->stats.batch_seconds;
+    status.batch_seconds_max = self->stats.batch_max_seconds;
+    status.http_port = self->http ? self->cfg.http_port : 0;
     for (int i = 0; i < self->source_count; i++) {
         crm__v1__source_status__init (&sources[i]);
         sources[i].source = self->sources[i].state.source;

@@ -5,7 +5,10 @@
     Sockets (ports from config.h): a command endpoint (ROUTER, one Reply per
     Command, sent after commit), a PUB socket fed from the outbox, a replay
     endpoint (ROUTER) serving the outbox by sequence, and per source a SUB
-    socket plus a DEALER to its replay endpoint.
+    socket plus a DEALER to its replay endpoint. An HTTP server (http.h,
+    driven by the same loop) serves GET /metrics (Prometheus), GET /health
+    and the routes a service adds (service_on_http). Every service answers
+    the commands Status, ListDeadLetters and RetryDeadLetter.
 
     Work that arrives together is applied together: one transaction for a
     batch of commands and events (group commit), then the replies and the
@@ -20,6 +23,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "http.h"
 #include "crm/v1/bus.pb-c.h"
 #include "crm/v1/command.pb-c.h"
 
@@ -111,6 +115,25 @@ void service_on_status (service_t *self, service_metrics_fn *fn, void *arg);
 
 /*  Adds one figure (name copied; at most 16 per reply). */
 void service_metric (service_metrics_t *metrics, const char *name, double value);
+
+/*  Serves method and path (exact match, e.g. "POST", "/v1/leads") on the
+    service's HTTP server: fn runs on the loop's thread, outside any
+    transaction; it answers with http_respond, or defers (http_defer) and
+    answers later, e.g. from a service_submit's done. At most 8 routes. */
+typedef void (service_http_fn) (service_t *svc, http_request_t *req, void *arg);
+void service_on_http (service_t *self, const char *method, const char *path, service_http_fn *fn, void *arg);
+
+/*  Receives the reply to a command given to service_submit (after the
+    batch's commit, or at once for an error before it); reply and its
+    strings are valid during the call only. */
+typedef void (service_done_fn) (service_t *svc, const Crm__V1__Reply *reply, void *arg);
+
+/*  Queues command (copied) as if it had come to the command endpoint: it is
+    applied in the next batch by its handler and done gets its reply after
+    commit; a refusal before it (unknown type, database away: UNAVAILABLE)
+    reaches done too, maybe before this returns. Returns 0, or -1 on
+    out-of-memory (done is not called). */
+int service_submit (service_t *self, const Crm__V1__Command *command, service_done_fn *done, void *arg);
 
 /*  Connects the database (retrying until interrupted), loads the outbox
     head, the consumer offsets and the dead-letter count. Returns 0, or -1 if

@@ -2,18 +2,22 @@
     service's state and the unit of work. Not for services: they see only
     service.h. service.c owns the sockets, the loop and the replies;
     batch.c reads the sockets into a batch and applies it in one
-    transaction.
+    transaction; service_http.c serves HTTP (metrics, health, routes) and
+    commands submitted from inside; deadletter.c the dead-letter commands.
 */
 #ifndef CRM_SERVICE_PRIVATE_H
 #define CRM_SERVICE_PRIVATE_H
 
 #include "service.h"
 #include "consumer.h"
+#include "http.h"
 #include "outbox.h"
+#include "stats.h"
 
 #define MAX_HANDLERS 32
 #define MAX_READERS 4
 #define MAX_FIELDS 16
+#define MAX_ROUTES 8
 
 struct service_reply_t {
     char code[32];
@@ -42,6 +46,9 @@ typedef struct {
     Crm__V1__Command *command;      // COMMAND, owned
     zmsg_t *msg;                    // COMMAND: routing frames; INBOUND, BAD: the message
     service_reply_t reply;          // COMMAND
+    service_done_fn *done;          // COMMAND from service_submit: gets the reply (msg is NULL)
+    void *done_arg;
+    bool dead;                      // dead-lettered in the open transaction
     char bad_source[16];            // BAD
     char reason[256];               // BAD: why; others: filled on rejection
 } work_t;
@@ -80,7 +87,12 @@ struct service_t {
     work_t *work;
     size_t nwork;
     size_t work_cap;
-    uint64_t dead_letters;
+    uint64_t dead_letters;          // open (not retried) rows of dead_letter
+    uint64_t outbox_first;          // oldest sequence in the outbox (0: none), as of load or prune
+    stats_t stats;
+    http_t *http;
+    struct { char method[8]; char path[64]; service_http_fn *fn; void *arg; } routes[MAX_ROUTES];
+    int route_count;
     int64_t started_ms;
     int64_t next_heartbeat;
     int64_t next_prune;
@@ -104,9 +116,38 @@ void batch_work_free (work_t *w);
 //  and events sent after commit.
 void batch_process (service_t *self);
 
+//  Applies one event with its handler, inside the open transaction (as a
+//  batch does, and RetryDeadLetter): the envelope's strings are checked,
+//  an event of a catalogued type without a handler is skipped, an unknown
+//  type rejected. On SERVICE_REJECT, reason says why.
+service_rc_t batch_handle_event (service_t *self, const Crm__V1__Envelope *event, char *reason,
+                                 size_t reason_size);
+//  The index of the reader called name, or -1.
+int batch_find_reader (service_t *self, const char *name);
+
 //  service.c: replies to commands.
 void service_reply_reset (service_reply_t *reply);
 void service_reply_send (service_t *self, zmsg_t **routing, const char *command_id,
                          service_reply_t *reply);
+//  Sends a command's reply where it goes: its client, or its done.
+void service_reply_work (service_t *self, work_t *w);
+//  Fills msg (and error, which it may point to) from reply; strings stay
+//  reply's.
+void service_reply_fill (const char *command_id, service_reply_t *reply, Crm__V1__Reply *msg,
+                         Crm__V1__Error *error);
+
+//  service_http.c: the HTTP server (NULL when CRM_<NAME>_HTTP_PORT is 0).
+int service_http_start (service_t *self);
+//  The outbox's retained events (as of the last load or prune).
+uint64_t service_outbox_retained (service_t *self);
+
+//  deadletter.c: registers ListDeadLetters and RetryDeadLetter ...
+void deadletter_register (service_t *self);
+//  ... logs a retry that committed ...
+void deadletter_committed (service_t *self, const Crm__V1__Command *cmd);
+//  ... and, in the isolated transaction of a RetryDeadLetter that failed
+//  (reason: why), records the failure on the dead letter and sets reply.
+service_rc_t deadletter_isolated (service_t *self, const Crm__V1__Command *cmd, const char *reason,
+                                  service_reply_t *reply);
 
 #endif

@@ -1,6 +1,9 @@
 /*  cli: see cli.h. */
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
+#include "log.h"
+#include "tz.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -110,8 +113,8 @@ cli_format_time (int64_t time_ms, char *buf, size_t size)
 }
 
 int
-cli_query (const char *command, const char *service, const char *type,
-           const ProtobufCMessage *payload, long timeout_ms, Crm__V1__Reply **reply_p)
+cli_query (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
+           long timeout_ms, Crm__V1__Reply **reply_p)
 {
     *reply_p = NULL;
     client_t *client = cli_client (command, service);
@@ -123,4 +126,93 @@ cli_query (const char *command, const char *service, const char *type,
                    client_endpoint (client), timeout_ms, service);
     client_destroy (&client);
     return rc ? -1 : 0;
+}
+
+//  ---------------------------------------------------------------- records
+
+void
+cli_json_string (const char *text)
+{
+    static char buf[32768];
+    log_json_escape (buf, sizeof buf, text);
+    printf ("\"%s\"", buf);
+}
+
+void
+cli_put_line (const char *text)
+{
+    if (!*text) {
+        fputc ('-', stdout);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
+}
+
+const char *
+cli_zone_time (int64_t time_ms, const char *zone, char *buf, size_t size)
+{
+    static int zone_ok = -1;
+    char err[256];
+    if (zone_ok < 0)
+        zone_ok = *zone && tz_init (zone, err, sizeof err) == 0;
+    if (!zone_ok)
+        return cli_format_time (time_ms, buf, size);
+    tz_format (time_ms, "%Y-%m-%d %H:%M:%S", buf, size);
+    return buf;
+}
+
+int
+cli_unpack_reply (const char *command, const char *service, const Crm__V1__Reply *reply, const char *type,
+                  const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
+{
+    char text[4096];
+    *out = NULL;
+    if (reply->error) {
+        cli_error (command, "%s", client_error_text (reply->error, text, sizeof text));
+        return CLI_EXIT_FAIL;
+    }
+    if (strcmp (reply->type, type) == 0)
+        *out = protobuf_c_message_unpack (descriptor, NULL, reply->payload.len, reply->payload.data);
+    if (!*out) {
+        cli_error (command, "unexpected reply from %s (type '%s')", service, reply->type);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
+cli_send_change (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
+                 const char *sender, long timeout_ms, const char *look_with, Crm__V1__Reply **reply_p)
+{
+    *reply_p = NULL;
+    client_t *client = cli_client (command, service);
+    if (!client)
+        return -1;
+    if (sender && client_set_sender (client, sender)) {
+        cli_error (command, "the login '%.40s...' is too long", sender);
+        client_destroy (&client);
+        return -1;
+    }
+    int64_t deadline = clock_mono_ms () + timeout_ms;
+    int backoff = 100;
+    while (true) {
+        int64_t left = deadline - clock_mono_ms ();
+        Crm__V1__Reply *reply = NULL;
+        if (left <= 0 || client_call (client, type, payload, (int) left, &reply)) {
+            cli_error (command,
+                       "no answer from %s at %s within %ld ms; is crm-%s running? (look with '%s' whether "
+                       "it was done)",
+                       service, client_endpoint (client), timeout_ms, service, look_with);
+            break;
+        }
+        crm__v1__reply__free_unpacked (*reply_p, NULL);
+        *reply_p = reply;
+        if (!reply->error || !reply->error->retryable || clock_mono_ms () + backoff >= deadline)
+            break;
+        zclock_sleep (backoff);
+        backoff = backoff * 2 < 1000 ? backoff * 2 : 1000;
+    }
+    client_destroy (&client);
+    return *reply_p ? 0 : -1;
 }

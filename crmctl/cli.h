@@ -45,13 +45,48 @@ client_t *cli_client (const char *command, const char *service);
     simply run it again. Returns 0 with *reply_p owned by the caller (free
     with crm__v1__reply__free_unpacked; it may carry an error), or -1 after
     printing why on stderr (no such service, or no answer in time). */
-int cli_query (const char *command, const char *service, const char *type,
-               const ProtobufCMessage *payload, long timeout_ms, Crm__V1__Reply **reply_p);
+int cli_query (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
+               long timeout_ms, Crm__V1__Reply **reply_p);
 
 /*  Formats time_ms (ms since the epoch, UTC) in the company time zone,
     CRM_TIME_ZONE (default Europe/Moscow), as "2026-11-30 14:05 MSK" into buf
     (size bytes). Sets TZ for the process on first use. Returns buf; "-"
     for time_ms 0. */
 const char *cli_format_time (int64_t time_ms, char *buf, size_t size);
+
+//  ---------------------------------------------------------------- records
+//  What the commands on leads and deals share (cmd_funnel, cmd_deal).
+
+/*  Prints text on stdout as a JSON string (quoted, escaped; at most 32 KiB). */
+void cli_json_string (const char *text);
+
+/*  Prints text on stdout as one line of a listing: "-" when empty, control
+    characters as spaces. */
+void cli_put_line (const char *text);
+
+/*  Formats time_ms (ms UTC) as "YYYY-MM-DD HH:MM:SS" in zone (the service's:
+    the company's) into buf (size bytes) when this host's tzdata has it,
+    else as cli_format_time does. The first zone given is the one used.
+    Returns buf. */
+const char *cli_zone_time (int64_t time_ms, const char *zone, char *buf, size_t size);
+
+/*  Prints reply's refusal ("CODE: message (fields: ...)") and returns
+    CLI_EXIT_FAIL; or unpacks its payload of type (descriptor) into *out
+    (the caller frees it with protobuf_c_message_free_unpacked) and returns
+    CLI_EXIT_OK. service names the sender in the message for a reply of
+    another type. */
+int cli_unpack_reply (const char *command, const char *service, const Crm__V1__Reply *reply, const char *type,
+                      const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
+
+/*  Sends a command that changes something (type, payload) to service as
+    sender (NULL: $USER), again only while the service answers UNAVAILABLE
+    (it rolled it back, so sending again is safe), for up to timeout_ms in
+    all. No reply at all is not sent again: it may have been applied; the
+    message then says to look with look_with (e.g. "crmctl deal show").
+    Returns 0 with *reply_p (the caller frees it; it may carry an error),
+    or -1 after printing why. */
+int cli_send_change (const char *command, const char *service, const char *type,
+                     const ProtobufCMessage *payload, const char *sender, long timeout_ms,
+                     const char *look_with, Crm__V1__Reply **reply_p);
 
 #endif

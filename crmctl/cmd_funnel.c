@@ -1,10 +1,7 @@
 /*  cmd_funnel: see cmd_funnel.h. */
 #include "cmd_funnel.h"
 #include "cli.h"
-#include "clock.h"
 #include "config.h"
-#include "log.h"
-#include "tz.h"
 #include "crm/v1/leads.pb-c.h"
 
 #include <getopt.h>
@@ -43,63 +40,6 @@ const char cmd_funnel_usage[] =
 
 //  ---------------------------------------------------------------- output
 
-//  Prints text as a JSON string (quoted, escaped).
-static void
-s_json (const char *text)
-{
-    static char buf[32768];
-    log_json_escape (buf, sizeof buf, text);
-    printf ("\"%s\"", buf);
-}
-
-//  Prints text on one line of a listing: tabs and line breaks become spaces.
-static void
-s_line (const char *text)
-{
-    if (!*text) {
-        fputc ('-', stdout);
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
-}
-
-//  Formats time_ms in zone (the service's: the company's) if this host's
-//  tzdata has it, else as crmctl shows times elsewhere.
-static const char *
-s_time (int64_t time_ms, const char *zone, char *buf, size_t size)
-{
-    static int zone_ok = -1;
-    char err[256];
-    if (zone_ok < 0)
-        zone_ok = *zone && tz_init (zone, err, sizeof err) == 0;
-    if (!zone_ok)
-        return cli_format_time (time_ms, buf, size);
-    tz_format (time_ms, "%Y-%m-%d %H:%M:%S", buf, size);
-    return buf;
-}
-
-//  Prints a refusal and returns CLI_EXIT_FAIL; or unpacks the reply's
-//  payload of type into *out with unpack.
-static int
-s_reply (const char *command, const Crm__V1__Reply *reply, const char *type,
-         const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
-{
-    char text[4096];
-    *out = NULL;
-    if (reply->error) {
-        cli_error (command, "%s", client_error_text (reply->error, text, sizeof text));
-        return CLI_EXIT_FAIL;
-    }
-    if (strcmp (reply->type, type) == 0)
-        *out = protobuf_c_message_unpack (descriptor, NULL, reply->payload.len, reply->payload.data);
-    if (!*out) {
-        cli_error (command, "unexpected reply from leads (type '%s')", reply->type);
-        return CLI_EXIT_FAIL;
-    }
-    return CLI_EXIT_OK;
-}
-
 static int
 s_timeout (const char *command, const char *arg, long *timeout_ms)
 {
@@ -127,47 +67,6 @@ s_help (void)
 }
 
 //  ---------------------------------------------------------------- lead move
-
-//  Sends MoveLead as sender (NULL: $USER) until a reply that is not
-//  retryable (UNAVAILABLE: the service rolled it back, so sending again is
-//  safe) or timeout_ms. No reply at all is not sent again: the move may
-//  have been applied. Returns 0 with *reply_p (the caller frees it), or -1
-//  after printing why.
-static int
-s_send (const char *command, const ProtobufCMessage *move, const char *sender, long timeout_ms,
-        Crm__V1__Reply **reply_p)
-{
-    *reply_p = NULL;
-    client_t *client = cli_client (command, "leads");
-    if (!client)
-        return -1;
-    if (sender && client_set_sender (client, sender)) {
-        cli_error (command, "the login '%.40s...' is too long", sender);
-        client_destroy (&client);
-        return -1;
-    }
-    int64_t deadline = clock_mono_ms () + timeout_ms;
-    int backoff = 100;
-    while (true) {
-        int64_t left = deadline - clock_mono_ms ();
-        Crm__V1__Reply *reply = NULL;
-        if (left <= 0 || client_call (client, "MoveLead", move, (int) left, &reply)) {
-            cli_error (command,
-                       "no answer from leads at %s within %ld ms; is crm-leads running? (look with "
-                       "'crmctl lead show' whether it moved)",
-                       client_endpoint (client), timeout_ms);
-            break;
-        }
-        crm__v1__reply__free_unpacked (*reply_p, NULL);
-        *reply_p = reply;
-        if (!reply->error || !reply->error->retryable || clock_mono_ms () + backoff >= deadline)
-            break;
-        zclock_sleep (backoff);
-        backoff = backoff * 2 < 1000 ? backoff * 2 : 1000;
-    }
-    client_destroy (&client);
-    return *reply_p ? 0 : -1;
-}
 
 int
 cmd_funnel_move_run (int argc, char **argv)
@@ -228,10 +127,12 @@ cmd_funnel_move_run (int argc, char **argv)
 
     Crm__V1__Reply *reply = NULL;
     rc = CLI_EXIT_FAIL;
-    if (s_send (command, &move.base, sender, timeout_ms, &reply) == 0) {
+    if (cli_send_change (command, "leads", "MoveLead", &move.base, sender, timeout_ms, "crmctl lead show",
+                         &reply)
+        == 0) {
         Crm__V1__MoveLeadReply *result = NULL;
-        rc = s_reply (command, reply, "MoveLeadReply", &crm__v1__move_lead_reply__descriptor,
-                      (ProtobufCMessage **) &result);
+        rc = cli_unpack_reply (command, "leads", reply, "MoveLeadReply",
+                               &crm__v1__move_lead_reply__descriptor, (ProtobufCMessage **) &result);
         if (result)
             printf ("lead %" PRIu64 ": %s, version %u\n", result->lead_id, result->stage, result->version);
         crm__v1__move_lead_reply__free_unpacked (result, NULL);
@@ -260,12 +161,12 @@ s_show_text (const Crm__V1__LeadDetail *d)
         if (!*texts[i])
             continue;
         printf ("  %-12s ", labels[i]);
-        s_line (texts[i]);
+        cli_put_line (texts[i]);
         if (i == 0)
             printf (" / %s", l->external_id);
         fputc ('\n', stdout);
     }
-    printf ("  %-12s %s\n", "created", s_time (d->created_ms, d->time_zone, when, sizeof when));
+    printf ("  %-12s %s\n", "created", cli_zone_time (d->created_ms, d->time_zone, when, sizeof when));
     if (d->contact_id)
         printf ("  %-12s %" PRIu64 "\n", "contact", d->contact_id);
     if (d->company_id)
@@ -275,17 +176,17 @@ s_show_text (const Crm__V1__LeadDetail *d)
         printf ("  -\n");
     for (size_t i = 0; i < d->n_fields; i++) {
         printf ("  %s: ", d->fields[i]->name);
-        s_line (d->fields[i]->display);
+        cli_put_line (d->fields[i]->display);
         fputc ('\n', stdout);
     }
     printf ("history (%s):\n", *d->time_zone ? d->time_zone : "local time");
     for (size_t i = 0; i < d->n_history; i++) {
         const Crm__V1__HistoryEntry *h = d->history[i];
-        printf ("  %s  %s  %s  %s", s_time (h->at_ms, d->time_zone, when, sizeof when), h->actor,
+        printf ("  %s  %s  %s  %s", cli_zone_time (h->at_ms, d->time_zone, when, sizeof when), h->actor,
                 *h->rule ? h->rule : "-", h->action);
         if (*h->detail) {
             fputs (": ", stdout);
-            s_line (h->detail);
+            cli_put_line (h->detail);
         }
         fputc ('\n', stdout);
     }
@@ -297,14 +198,14 @@ s_show_json (const Crm__V1__LeadDetail *d)
     const Crm__V1__LeadReceived *l = d->lead;
     char when[64];
     printf ("{\"lead_id\": %" PRIu64 ", \"stage\": ", d->lead_id);
-    s_json (d->stage);
+    cli_json_string (d->stage);
     printf (", \"stage_name\": ");
-    s_json (d->stage_name);
+    cli_json_string (d->stage_name);
     printf (", \"version\": %u, \"created_ms\": %" PRId64 ", \"updated_ms\": %" PRId64, d->version,
             d->created_ms, d->updated_ms);
     printf (", \"contact_id\": %" PRIu64 ", \"company_id\": %" PRIu64 ", \"time_zone\": ", d->contact_id,
             d->company_id);
-    s_json (d->time_zone);
+    cli_json_string (d->time_zone);
     const char *keys[] = {"source_system", "external_id", "name",    "phone",
                           "email",         "company",     "comment", "responsible"};
     const char *texts[] = {l ? l->source_system : "", l ? l->external_id : "", l ? l->name : "",
@@ -312,28 +213,28 @@ s_show_json (const Crm__V1__LeadDetail *d)
                            l ? l->comment : "",       l ? l->responsible : ""};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         printf (", \"%s\": ", keys[i]);
-        s_json (texts[i]);
+        cli_json_string (texts[i]);
     }
     printf (", \"fields\": {");
     for (size_t i = 0; i < d->n_fields; i++) {
         printf ("%s", i ? ", " : "");
-        s_json (d->fields[i]->name);
+        cli_json_string (d->fields[i]->name);
         printf (": {\"value\": ");
-        s_json (d->fields[i]->value);
+        cli_json_string (d->fields[i]->value);
         printf (", \"display\": ");
-        s_json (d->fields[i]->display);
+        cli_json_string (d->fields[i]->display);
         printf ("}");
     }
     printf ("}, \"history\": [");
     for (size_t i = 0; i < d->n_history; i++) {
         const Crm__V1__HistoryEntry *h = d->history[i];
         printf ("%s{\"at_ms\": %" PRId64 ", \"at\": ", i ? ", " : "", h->at_ms);
-        s_json (s_time (h->at_ms, d->time_zone, when, sizeof when));
+        cli_json_string (cli_zone_time (h->at_ms, d->time_zone, when, sizeof when));
         const char *hk[] = {"actor", "rule", "action", "detail"};
         const char *hv[] = {h->actor, h->rule, h->action, h->detail};
         for (size_t k = 0; k < 4; k++) {
             printf (", \"%s\": ", hk[k]);
-            s_json (hv[k]);
+            cli_json_string (hv[k]);
         }
         printf ("}");
     }
@@ -375,8 +276,8 @@ cmd_funnel_show_run (int argc, char **argv)
     if (cli_query (command, "leads", "ShowLead", &show.base, timeout_ms, &reply))
         return CLI_EXIT_FAIL;
     Crm__V1__LeadDetail *detail = NULL;
-    rc = s_reply (command, reply, "LeadDetail", &crm__v1__lead_detail__descriptor,
-                  (ProtobufCMessage **) &detail);
+    rc = cli_unpack_reply (command, "leads", reply, "LeadDetail", &crm__v1__lead_detail__descriptor,
+                           (ProtobufCMessage **) &detail);
     if (detail && json)
         s_show_json (detail);
     else if (detail)
@@ -400,21 +301,21 @@ s_print_leads (const Crm__V1__LeadList *list, bool json)
         const Crm__V1__LeadSummary *l = list->leads[i];
         if (json) {
             printf ("%s{\"lead_id\": %" PRIu64 ", \"stage\": ", i ? ", " : "", l->lead_id);
-            s_json (l->stage);
+            cli_json_string (l->stage);
             printf (", \"responsible\": ");
-            s_json (l->responsible);
+            cli_json_string (l->responsible);
             printf (", \"name\": ");
-            s_json (l->name);
+            cli_json_string (l->name);
             printf (", \"company\": ");
-            s_json (l->company);
+            cli_json_string (l->company);
             printf (", \"version\": %u, \"updated_ms\": %" PRId64 "}", l->version, l->updated_ms);
             continue;
         }
         printf ("%" PRIu64 "  %s  %s  v%u  %s  ", l->lead_id, l->stage, l->responsible, l->version,
                 cli_format_time (l->updated_ms, when, sizeof when));
-        s_line (l->name);
+        cli_put_line (l->name);
         fputs ("  ", stdout);
-        s_line (l->company);
+        cli_put_line (l->company);
         fputc ('\n', stdout);
     }
     if (json)
@@ -432,13 +333,13 @@ s_print_contacts (const Crm__V1__ContactList *list, bool json)
         const Crm__V1__Contact *c = list->contacts[i];
         if (json) {
             printf ("%s{\"id\": %" PRIu64 ", \"name\": ", i ? ", " : "", c->id);
-            s_json (c->name);
+            cli_json_string (c->name);
             printf (", \"phone\": ");
-            s_json (c->phone);
+            cli_json_string (c->phone);
             printf (", \"email\": ");
-            s_json (c->email);
+            cli_json_string (c->email);
             printf (", \"company_id\": %" PRIu64 ", \"company\": ", c->company_id);
-            s_json (c->company);
+            cli_json_string (c->company);
             printf (", \"no_deal\": %s, \"lead_id\": %" PRIu64 ", \"created_ms\": %" PRId64 "}",
                     c->no_deal ? "true" : "false", c->lead_id, c->created_ms);
             continue;
@@ -446,7 +347,7 @@ s_print_contacts (const Crm__V1__ContactList *list, bool json)
         printf ("%" PRIu64 "  ", c->id);
         const char *texts[] = {c->name, c->phone, c->email, c->company};
         for (size_t k = 0; k < 4; k++) {
-            s_line (texts[k]);
+            cli_put_line (texts[k]);
             fputs ("  ", stdout);
         }
         printf ("lead %" PRIu64 "%s\n", c->lead_id, c->no_deal ? "  no deal (Не было сделки)" : "");
@@ -466,13 +367,13 @@ s_print_companies (const Crm__V1__CompanyList *list, bool json)
         const Crm__V1__Company *c = list->companies[i];
         if (json) {
             printf ("%s{\"id\": %" PRIu64 ", \"name\": ", i ? ", " : "", c->id);
-            s_json (c->name);
+            cli_json_string (c->name);
             printf (", \"no_deal\": %s, \"lead_id\": %" PRIu64 ", \"created_ms\": %" PRId64 "}",
                     c->no_deal ? "true" : "false", c->lead_id, c->created_ms);
             continue;
         }
         printf ("%" PRIu64 "  ", c->id);
-        s_line (c->name);
+        cli_put_line (c->name);
         printf ("  lead %" PRIu64 "%s\n", c->lead_id, c->no_deal ? "  no deal (Не было сделки)" : "");
     }
     if (json)
@@ -541,7 +442,7 @@ cmd_funnel_list_run (int argc, char **argv)
     if (cli_query (command, "leads", type, request, timeout_ms, &reply))
         return CLI_EXIT_FAIL;
     ProtobufCMessage *answer = NULL;
-    rc = s_reply (command, reply, answer_type, descriptor, &answer);
+    rc = cli_unpack_reply (command, "leads", reply, answer_type, descriptor, &answer);
     if (answer && leads)
         s_print_leads ((Crm__V1__LeadList *) answer, json);
     else if (answer && contacts)

@@ -19,7 +19,10 @@ const char cmd_status_usage[] =
     "      ms (default 1000): up/down, database, pid, last sequence published,\n"
     "      dead letters, and per source consumed 'applied/latest (lag N)'; under\n"
     "      a service's row, its own figures as name=value (e.g. the timer's\n"
-    "      timers_pending and lateness_p50_ms/p99/max of the last fired timers).\n"
+    "      timers_pending and lateness_p50_ms/p99/max of the last fired timers),\n"
+    "      then the runtime's figures since it started (events published and\n"
+    "      applied, outbox backlog, database reconnects, batches with their mean\n"
+    "      and longest time, the HTTP port of /metrics and /health).\n"
     "      --json prints one JSON object per service per line, the figures in\n"
     "      \"metrics\". Exits 1 unless all five services answered.\n";
 
@@ -118,18 +121,29 @@ s_metric_value (double value, char *buf, size_t size)
     return buf;
 }
 
-//  The line under a service's row: its metrics, name=value.
+//  The lines under a service's row: its own metrics, name=value (if any),
+//  then the runtime's figures.
 static void
 s_print_metrics (const Crm__V1__StatusReply *s)
 {
-    if (s->n_metrics == 0)
-        return;
-    printf ("%-9s", "");
-    for (size_t k = 0; k < s->n_metrics; k++) {
-        char value[64];
-        printf (" %s=%s", s->metrics[k]->name, s_metric_value (s->metrics[k]->value, value, sizeof value));
+    if (s->n_metrics > 0) {
+        printf ("%-9s", "");
+        for (size_t k = 0; k < s->n_metrics; k++) {
+            char value[64];
+            printf (" %s=%s", s->metrics[k]->name,
+                    s_metric_value (s->metrics[k]->value, value, sizeof value));
+        }
+        printf ("\n");
     }
-    printf ("\n");
+    char mean[32] = "-", max[32] = "-";
+    if (s->batches) {
+        snprintf (mean, sizeof mean, "%.1f", s->batch_seconds_sum * 1000 / (double) s->batches);
+        snprintf (max, sizeof max, "%.1f", s->batch_seconds_max * 1000);
+    }
+    printf ("%-9s published=%" PRIu64 " applied=%" PRIu64 " outbox_backlog=%" PRIu64 " db_reconnects=%" PRIu64
+            " batches=%" PRIu64 " batch_mean_ms=%s batch_max_ms=%s http=%" PRId32 "\n",
+            "", s->events_published, s->events_applied, s->outbox_retained, s->db_reconnects, s->batches,
+            mean, max, s->http_port);
 }
 
 static void
@@ -173,8 +187,13 @@ s_print_json (const probe_t *probes)
             continue;
         }
         printf ("\",\"up\":true,\"database_up\":%s,\"pid\":%" PRId32 ",\"started_ms\":%" PRId64
-                ",\"last_sequence\":%" PRIu64 ",\"dead_letters\":%" PRIu64 ",\"sources\":[",
-                s->database_up ? "true" : "false", s->pid, s->started_ms, s->last_sequence, s->dead_letters);
+                ",\"last_sequence\":%" PRIu64 ",\"dead_letters\":%" PRIu64 ",\"events_published\":%" PRIu64
+                ",\"events_applied\":%" PRIu64 ",\"outbox_backlog\":%" PRIu64 ",\"db_reconnects\":%" PRIu64
+                ",\"batches\":%" PRIu64 ",\"batch_seconds_sum\":%.6f,\"batch_seconds_max\":%.6f"
+                ",\"http_port\":%" PRId32 ",\"sources\":[",
+                s->database_up ? "true" : "false", s->pid, s->started_ms, s->last_sequence, s->dead_letters,
+                s->events_published, s->events_applied, s->outbox_retained, s->db_reconnects, s->batches,
+                s->batch_seconds_sum, s->batch_seconds_max, s->http_port);
         for (size_t k = 0; k < s->n_sources; k++) {
             const Crm__V1__SourceStatus *src = s->sources[k];
             log_json_escape (esc, sizeof esc, src->source);

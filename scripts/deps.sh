@@ -11,9 +11,9 @@ PKGS=(
   gcc make pkg-config
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
   libpq-dev postgresql-15 postgresql-client-15
-  libcmocka-dev libyaml-dev libssl-dev libcurl4-openssl-dev libjson-c-dev
+  libcmocka-dev libyaml-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev
   python3 python3-zmq python3-protobuf protobuf-compiler
-  faketime procps tzdata clang-format
+  faketime procps tzdata clang-format curl jq
 )
 
 missing=()

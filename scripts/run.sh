@@ -134,13 +134,16 @@ addr=${CRM_BIND_ADDR:-127.0.0.1}
 {
   echo
   echo "CRM is running. Endpoints (ZeroMQ, tcp://$addr:PORT):"
-  printf '  %-9s %-8s %-8s %-8s %-8s %s\n' SERVICE PID COMMAND PUB REPLAY INTAKE
+  printf '  %-9s %-8s %-8s %-8s %-8s %-8s %s\n' SERVICE PID COMMAND PUB REPLAY HTTP INTAKE
   for s in "${SERVICES[@]}"; do
     p=$(port_of "$s")
     intake=-
     [[ $s == leads ]] && intake=${CRM_LEADS_INTAKE_BIND:-$((p + 3))}
-    printf '  %-9s %-8s %-8s %-8s %-8s %s\n' "$s" "${PID[$s]}" "$p" $((p + 1)) $((p + 2)) "$intake"
+    hvar="CRM_${s^^}_HTTP_PORT"
+    printf '  %-9s %-8s %-8s %-8s %-8s %-8s %s\n' "$s" "${PID[$s]}" "$p" $((p + 1)) $((p + 2)) \
+      "${!hvar:-$((p + 5))}" "$intake"
   done
+  echo "HTTP:      GET http://$addr:HTTP/metrics (Prometheus), /health; leads: POST /v1/leads"
   echo "Postgres:  socket $PGHOST, port $PGPORT, database $PGDATABASE  (psql: scripts/pg.sh psql)"
   echo "Logs:      $LOGS/<service>.log"
   echo

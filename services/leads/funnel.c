@@ -1,11 +1,11 @@
 /*  funnel: see funnel.h. */
 #include "funnel.h"
 #include "clock.h"
+#include "effects.h"
 #include "engine.h"
 #include "log.h"
 #include "store.h"
 #include "utf8.h"
-#include "crm/v1/notifier.pb-c.h"
 #include "crm/v1/tasks.pb-c.h"
 #include "crm/v1/timer.pb-c.h"
 
@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OWNER "leads"  // our timers' owner in the timer service
-#define MAX_SET 64     // field values one MoveLead may set
+#define MAX_SET 64  // field values one MoveLead may set
 #define MAX_MANAGERS 256
 
 struct funnel_t {
@@ -164,65 +163,17 @@ s_contact (apply_t *a, const engine_effect_t *e)
 static service_rc_t
 s_effect (apply_t *a, const engine_effect_t *e)
 {
-    switch (e->kind) {
-        case ENGINE_NOTIFY: {
-            Crm__V1__NotificationRequested m = CRM__V1__NOTIFICATION_REQUESTED__INIT;
-            m.request_key = e->key;
-            m.recipient = (char *) e->recipient;
-            m.text = e->text;
-            m.rule = (char *) e->rule;
-            return s_emit (a, &m.base);
-        }
-        case ENGINE_TASK: {
-            db_rc_t rc = store_task_requested (service_db (a->self->svc), e->key, a->lead->id, e->tag);
-            if (rc)
-                return service_rc (rc);
-            Crm__V1__TaskRequested m = CRM__V1__TASK_REQUESTED__INIT;
-            m.request_key = e->key;
-            m.title = e->text;
-            m.description = e->description ? e->description : "";
-            m.record = a->correlation;
-            m.creator = (char *) (e->creator ? e->creator : "");
-            m.responsible = (char *) e->recipient;
-            m.coexecutors = (char **) e->coexecutors;
-            m.n_coexecutors = e->n_coexecutors;
-            m.deadline_ms = e->at_ms;
-            m.tag = (char *) (e->tag ? e->tag : "");
-            m.rule = (char *) e->rule;
-            return s_emit (a, &m.base);
-        }
-        case ENGINE_ACTIVITY: {
-            Crm__V1__ActivityRequested m = CRM__V1__ACTIVITY_REQUESTED__INIT;
-            m.request_key = e->key;
-            m.title = e->text;
-            m.record = a->correlation;
-            m.responsible = (char *) e->recipient;
-            m.at_ms = e->at_ms;
-            m.rule = (char *) e->rule;
-            return s_emit (a, &m.base);
-        }
-        case ENGINE_TIMER_SET: {
-            Crm__V1__TimerRequested m = CRM__V1__TIMER_REQUESTED__INIT;
-            m.key = e->key;
-            m.due_ms = e->at_ms;
-            m.owner = OWNER;
-            return s_emit (a, &m.base);
-        }
-        case ENGINE_TIMER_CANCEL: {
-            Crm__V1__TimerCancelRequested m = CRM__V1__TIMER_CANCEL_REQUESTED__INIT;
-            m.key = e->key;
-            m.owner = OWNER;
-            return s_emit (a, &m.base);
-        }
-        case ENGINE_ACTIVITY_CANCEL: {
-            Crm__V1__ActivityCancelRequested m = CRM__V1__ACTIVITY_CANCEL_REQUESTED__INIT;
-            m.request_key = e->key;
-            return s_emit (a, &m.base);
-        }
-        case ENGINE_CREATE_CONTACT: return s_contact (a, e);
-        case ENGINE_OPEN_DEAL: return s_converted (a, e);
+    if (e->kind == ENGINE_CREATE_CONTACT)
+        return s_contact (a, e);
+    if (e->kind == ENGINE_OPEN_DEAL)
+        return s_converted (a, e);
+    if (e->kind == ENGINE_TASK) {
+        //  Counted by tag from now on, for the rules that wait for them.
+        db_rc_t rc = store_task_requested (service_db (a->self->svc), e->key, a->lead->id, e->tag);
+        if (rc)
+            return service_rc (rc);
     }
-    return SERVICE_FAIL;
+    return effects_emit (a->self->svc, e, a->correlation, a->causation);
 }
 
 //  Runs in through the rules for lead (loaded FOR UPDATE, or just
@@ -448,8 +399,8 @@ funnel_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, c
     service_rc_t rc = SERVICE_OK;
     uint64_t id = 0;
     char timer[128];
-    if (strcmp (fired->owner, OWNER) != 0)
-        ;  // another service's timer
+    if (strcmp (fired->owner, service_name (self->svc)) != 0)
+        ;  // another service's timer (effects_emit asks with our name)
     else if (engine_parse_timer_key (self->def, fired->key, &id, timer, sizeof timer)) {
         snprintf (reason, size, "timer key '%.200s' is not one of the lead funnel's", fired->key);
         rc = SERVICE_REJECT;

@@ -1,5 +1,6 @@
 /*  crm-leads: the lead funnel's owner. Takes leads from other systems
-    (command "SubmitLead", or LeadReceived published to its intake socket),
+    (command "SubmitLead", LeadReceived published to its intake socket, or
+    POST /v1/leads over HTTP: intake_http.h),
     stores each once per (source_system, external_id), assigns those
     without a responsible, and runs the funnel (funnel.h) from the shipped
     definition: people move leads with "MoveLead" and read them with
@@ -14,6 +15,7 @@
 #include "config.h"
 #include "db.h"
 #include "funnel.h"
+#include "intake_http.h"
 #include "lead.h"
 #include "log.h"
 #include "pipeline.h"
@@ -237,6 +239,7 @@ main (void)
     db_t *db = NULL;
     service_t *svc = NULL;
     zsock_t *intake = NULL;
+    intake_http_t *http = NULL;
     leads_t leads = {0};
 
     if (log_init ("leads"))
@@ -252,6 +255,11 @@ main (void)
     }
     log_info ("definition loaded", "pipeline", def->path, "staff", staff->path, "time_zone", tz_name (),
               "lead_assignment", staff->lead_assignment, NULL);
+    if (!(http = intake_http_new (err, sizeof err))) {
+        log_error ("bad configuration", "error", err, NULL);
+        rc = 2;
+        goto cleanup;
+    }
 
     db = db_new (cfg.db_user, cfg.db_password, cfg.service);
     if (!db || db_connect (db, -1) || db_migrate (db, cfg.service, leads_migrations, leads_migrations_count))
@@ -265,6 +273,16 @@ main (void)
         goto cleanup;
     service_add_reader (svc, intake, "intake", s_intake, &leads);
     intake = NULL;
+    intake_http_serve (http, svc);
+    char keys[24];
+    log_u64 (keys, intake_http_keys (http));
+    if (cfg.http_port == 0)
+        log_info ("no http intake: CRM_LEADS_HTTP_PORT is 0", NULL);
+    else if (intake_http_keys (http) == 0)
+        log_info ("http intake refuses every lead: no API keys (CRM_LEADS_API_KEYS_FILE, CRM_LEADS_API_KEYS)",
+                  NULL);
+    else
+        log_info ("http intake", "path", "/v1/leads", "api_keys", keys, NULL);
     service_on_command (svc, "SubmitLead", s_submit_lead, &leads, true);
     service_on_command (svc, "MoveLead", funnel_move_lead, leads.funnel, true);
     service_on_command (svc, "ShowLead", views_show_lead, def, true);
@@ -281,7 +299,8 @@ main (void)
 
 cleanup:
     zsock_destroy (&intake);
-    service_destroy (&svc);
+    service_destroy (&svc);  // before the route's state: it answers deferred requests
+    intake_http_destroy (&http);
     if (leads.store)
         s_reset (NULL, &leads);
     store_destroy (&leads.store);

@@ -79,10 +79,10 @@ import zmq
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.environ.get("CRM_PY_GEN", os.path.join(ROOT, "build", "gen", "py")))
 
-from crm.v1 import bus_pb2, command_pb2, leads_pb2, notifier_pb2, tasks_pb2, timer_pb2  # noqa: E402
+from crm.v1 import bus_pb2, command_pb2, deals_pb2, leads_pb2, notifier_pb2, tasks_pb2, timer_pb2  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 
-MODULES = (command_pb2, leads_pb2, notifier_pb2, tasks_pb2, timer_pb2, bus_pb2)
+MODULES = (command_pb2, leads_pb2, deals_pb2, notifier_pb2, tasks_pb2, timer_pb2, bus_pb2)
 
 
 def message_class(name):

@@ -214,7 +214,9 @@ test_integer_bounds_are_inclusive (void **state)
     setenv ("CRM_HEARTBEAT_MS", "10", 1);
     setenv ("CRM_BATCH_MAX", "100000", 1);
     setenv ("CRM_LEADS_PORT", "65532", 1);
+    setenv ("CRM_LEADS_HTTP_PORT", "65535", 1);  // base + 5 would not fit
     s_load_ok (&cfg, "leads");
+    assert_int_equal (cfg.http_port, 65535);
     assert_int_equal (cfg.heartbeat_ms, 10);
     assert_int_equal (cfg.batch_max, 100000);
     assert_int_equal (cfg.base_port, 65532);
@@ -291,6 +293,47 @@ test_bad_port_is_refused (void **state)
         s_expect_error ("leads", "PORT");
         assert_int_equal (config_base_port ("leads"), -1);
     }
+}
+
+static void
+test_http_port_defaults_to_base_plus_5 (void **state)
+{
+    (void) state;
+    config_t cfg;
+    s_load_ok (&cfg, "leads");
+    assert_int_equal (cfg.http_port, 5555);
+    assert_int_equal (cfg.http_max_body, 64 * 1024);
+    s_load_ok (&cfg, "timer");
+    assert_int_equal (cfg.http_port, 5595);
+    setenv ("CRM_TIMER_PORT", "7000", 1);
+    s_load_ok (&cfg, "timer");
+    assert_int_equal (cfg.http_port, 7005);
+    setenv ("CRM_TIMER_HTTP_PORT", "9100", 1);
+    s_load_ok (&cfg, "timer");
+    assert_int_equal (cfg.http_port, 9100);
+    setenv ("CRM_TIMER_HTTP_PORT", "0", 1);  // no HTTP server
+    s_load_ok (&cfg, "timer");
+    assert_int_equal (cfg.http_port, 0);
+    setenv ("CRM_HTTP_MAX_BODY_BYTES", "1000", 1);
+    s_load_ok (&cfg, "timer");
+    assert_int_equal (cfg.http_max_body, 1000);
+}
+
+static void
+test_bad_http_port_is_refused (void **state)
+{
+    (void) state;
+    const char *bad[] = {"-1", "65536", "http", "80x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv ("CRM_DEALS_HTTP_PORT", bad[i], 1);
+        s_expect_error ("deals", "CRM_DEALS_HTTP_PORT");
+    }
+    unsetenv ("CRM_DEALS_HTTP_PORT");
+    setenv ("CRM_DEALS_PORT", "65531", 1);  // + 5 is past 65535
+    s_expect_error ("deals", "CRM_DEALS_HTTP_PORT is unset");
+    setenv ("CRM_DEALS_PORT", "6000", 1);
+    setenv ("CRM_HTTP_MAX_BODY_BYTES", "100", 1);
+    s_expect_error ("deals", "CRM_HTTP_MAX_BODY_BYTES");
 }
 
 static void
@@ -514,6 +557,8 @@ main (void)
         T (test_out_of_range_integer_is_refused_naming_the_variable),
         T (test_bad_port_is_refused),
         T (test_bad_port_error_names_the_variable_exactly),
+        T (test_http_port_defaults_to_base_plus_5),
+        T (test_bad_http_port_is_refused),
         T (test_unknown_source_is_refused_naming_it),
         T (test_source_names_are_case_sensitive),
         T (test_service_listing_itself_is_refused),

@@ -283,6 +283,10 @@ test_leaving_answer_given_cancels_reminder (void **state)
     assert_int_equal (s_count (&out, ENGINE_OPEN_DEAL), 0);
     //  The call was still ahead: its activity goes too.
     assert_string_equal (s_find (&out, ENGINE_ACTIVITY_CANCEL)->key, "lead:5:next-call:0");
+    bool noted = false;     // the reminder was still ahead: its cancel is on record
+    for (size_t i = 0; i < out.n_history; i++)
+        noted = noted || strcmp (out.history[i].action, "timer cancelled") == 0;
+    assert_true (noted);
     engine_result_free (&out);
 
     //  The call's time has passed: the activity stays on record.
@@ -456,7 +460,8 @@ test_invoice_done_moves_and_chases_payment (void **state)
     record_t r;
     s_record (&r, "invoice", 2);
     s_tag (&r, "invoice", 1, 1);
-    engine_input_t in = {.kind = ENGINE_TASK_DONE, .actor = "system", .now_ms = NOW, .tag = "invoice"};
+    engine_input_t in = {
+        .kind = ENGINE_TASK_DONE, .actor = "system", .now_ms = NOW, .tag = "invoice", .task_id = 42};
     engine_result_t out;
     assert_int_equal (engine_apply (s_deals, &r.rec, &in, &out), 0);
     assert_null (out.code);
@@ -466,7 +471,9 @@ test_invoice_done_moves_and_chases_payment (void **state)
     assert_string_equal (out.moves[0].rule, "invoice-ready");
     const engine_effect_t *n = s_find (&out, ENGINE_NOTIFY);
     assert_string_equal (n->recipient, "ivanov");
-    assert_non_null (strstr (n->text, "отправьте его клиенту"));
+    //  {task}: the completed task, where the invoice is attached.
+    assert_string_equal (
+        n->text, "Счет по сделке №5 (ООО Ромашка) готов, он во вложении к задаче №42: отправьте его клиенту");
     const engine_effect_t *t = s_find (&out, ENGINE_TIMER_SET);
     assert_int_equal (t->at_ms, NOW + 3 * 24 * 60 * MIN);
     assert_string_equal (t->key, "deal:5:payment-chase");
