@@ -4,8 +4,10 @@
 # source (bench) or from the real leads service; what arrives is checked byte
 # for byte: the signature recomputed, the e-mail parsed and decoded.
 
-HOOK_PORT=$((CRM_TEST_ALT_PORT + 5))
-SMTP_PORT=$((CRM_TEST_ALT_PORT + 7))
+# Ports of the runner's range that no service takes (a second instance
+# uses ALT..ALT+3 and its HTTP port ALT+5).
+HOOK_PORT=$((CRM_TEST_ALT_PORT + 7))
+SMTP_PORT=$((CRM_TEST_ALT_PORT + 8))
 SECRET_IVANOV='k3y-of-ivanov/+=!'
 SECRET_SMIRNOVA='another key, smirnova'
 HOOKS=$T_DIR/webhook.jsonl
