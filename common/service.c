@@ -28,15 +28,21 @@ s_bind (service_t *self, int type, int kind)
         return NULL;
     zsock_set_maxmsgsize (sock, (int64_t) self->cfg.max_message_bytes * 16);
     zsock_set_linger (sock, 0);
-    if (type == ZMQ_PUB)
+    //  A ROUTER drops what is over its send high-water mark silently: at
+    //  the default (1,000) a client with more commands in flight lost
+    //  replies to work that was committed (bench-journeys, 500+ in flight).
+    if (type == ZMQ_PUB || type == ZMQ_ROUTER)
         zsock_set_sndhwm (sock, 100000);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         log_error ("cannot bind", "endpoint", endpoint, "error", zmq_strerror (zmq_errno ()), NULL);
         zsock_destroy (&sock);
         return NULL;
     }
-    log_info ("listening", "endpoint", endpoint,
-              "socket", type == ZMQ_PUB ? "pub" : kind == CONFIG_CMD ? "command" : "replay", NULL);
+    log_info ("listening", "endpoint", endpoint, "socket",
+              type == ZMQ_PUB      ? "pub"
+              : kind == CONFIG_CMD ? "command"
+                                   : "replay",
+              NULL);
     return sock;
 }
 
@@ -76,7 +82,7 @@ service_new (const config_t *cfg, db_t **db_p)
         zsock_set_rcvhwm (src->sub, 100000);
         zsock_set_maxmsgsize (src->sub, (int64_t) cfg->max_message_bytes * 16);
         zsock_set_linger (src->dealer, 0);
-        zsock_set_immediate (src->dealer, 1);   // no queueing of requests to an absent peer
+        zsock_set_immediate (src->dealer, 1);  // no queueing of requests to an absent peer
         zsock_connect (src->sub, "%s", pub);
         zsock_connect (src->dealer, "%s", replay);
         log_info ("subscribed", "source", cfg->sources[i], "pub", pub, "replay", replay, NULL);
@@ -85,7 +91,6 @@ service_new (const config_t *cfg, db_t **db_p)
     deadletter_register (self);
     return self;
 }
-
 
 void
 service_destroy (service_t **self_p)
@@ -122,8 +127,7 @@ service_on_event (service_t *self, const char *type, service_event_fn *fn, void 
 }
 
 void
-service_on_command (service_t *self, const char *type, service_command_fn *fn, void *arg,
-                    bool needs_db)
+service_on_command (service_t *self, const char *type, service_command_fn *fn, void *arg, bool needs_db)
 {
     assert (self->command_count < MAX_HANDLERS);
     snprintf (self->commands[self->command_count].type, 64, "%s", type);
@@ -133,8 +137,7 @@ service_on_command (service_t *self, const char *type, service_command_fn *fn, v
 }
 
 void
-service_add_reader (service_t *self, zsock_t *sock, const char *name, service_inbound_fn *fn,
-                    void *arg)
+service_add_reader (service_t *self, zsock_t *sock, const char *name, service_inbound_fn *fn, void *arg)
 {
     assert (self->reader_count < MAX_READERS);
     self->readers[self->reader_count].sock = sock;
@@ -239,8 +242,8 @@ service_start (service_t *self)
     while (!zsys_interrupted) {
         if ((db_is_up (self->db) || db_connect (self->db, -1) == DB_OK) && s_load (self) == DB_OK) {
             char seq[24];
-            log_info ("service started", "last_sequence",
-                      log_u64 (seq, outbox_last_sequence (self->outbox)), NULL);
+            log_info ("service started", "last_sequence", log_u64 (seq, outbox_last_sequence (self->outbox)),
+                      NULL);
             return 0;
         }
         zclock_sleep (500);
@@ -263,8 +266,8 @@ service_reply_set (service_reply_t *reply, const ProtobufCMessage *msg)
 }
 
 void
-service_reply_error (service_reply_t *reply, const char *code, const char *message,
-                     const char *const *fields, size_t n_fields)
+service_reply_error (service_reply_t *reply, const char *code, const char *message, const char *const *fields,
+                     size_t n_fields)
 {
     snprintf (reply->code, sizeof reply->code, "%s", code);
     snprintf (reply->message, sizeof reply->message, "%s", message);
@@ -387,7 +390,6 @@ s_read_replay (service_t *self, int index)
     batch_serve_replay (self);
 }
 
-
 int
 service_run (service_t *self)
 {
@@ -416,7 +418,7 @@ service_run (service_t *self)
         }
         if (up)
             batch_request_replays (self, now);
-        if (up && self->nwork > 0)      // inbound kept through an outage
+        if (up && self->nwork > 0)  // inbound kept through an outage
             batch_process (self);
 
         //  While the database is away only commands are read (to answer
@@ -427,22 +429,22 @@ service_run (service_t *self)
         for (int i = 0; !up && i < self->reader_count; i++)
             zsock_events (self->readers[i].sock);
         int n = 0;
-        items[n++] = (zmq_pollitem_t) {zsock_resolve (self->cmd), 0, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){zsock_resolve (self->cmd), 0, ZMQ_POLLIN, 0};
         //  The HTTP server is served whatever the database does (health).
         //  Last in the array, so the indexes below stay as they are.
         int http_item = -1;
         if (up) {
-            items[n++] = (zmq_pollitem_t) {zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0};
+            items[n++] = (zmq_pollitem_t){zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0};
             for (int i = 0; i < self->source_count; i++) {
-                items[n++] = (zmq_pollitem_t) {zsock_resolve (self->sources[i].sub), 0, ZMQ_POLLIN, 0};
-                items[n++] = (zmq_pollitem_t) {zsock_resolve (self->sources[i].dealer), 0, ZMQ_POLLIN, 0};
+                items[n++] = (zmq_pollitem_t){zsock_resolve (self->sources[i].sub), 0, ZMQ_POLLIN, 0};
+                items[n++] = (zmq_pollitem_t){zsock_resolve (self->sources[i].dealer), 0, ZMQ_POLLIN, 0};
             }
             for (int i = 0; i < self->reader_count; i++)
-                items[n++] = (zmq_pollitem_t) {zsock_resolve (self->readers[i].sock), 0, ZMQ_POLLIN, 0};
+                items[n++] = (zmq_pollitem_t){zsock_resolve (self->readers[i].sock), 0, ZMQ_POLLIN, 0};
         }
         if (self->http) {
             http_item = n;
-            items[n++] = (zmq_pollitem_t) {NULL, http_fd (self->http), ZMQ_POLLIN, 0};
+            items[n++] = (zmq_pollitem_t){NULL, http_fd (self->http), ZMQ_POLLIN, 0};
         }
         int64_t timeout = self->next_heartbeat - now;
         if (self->http) {
@@ -529,8 +531,7 @@ service_emit (service_t *self, const ProtobufCMessage *msg, const char *correlat
     if (!buf)
         return SERVICE_FAIL;
     protobuf_c_message_pack (msg, buf);
-    int rc = outbox_add (self->outbox, msg->descriptor->short_name, correlation_id, causation_id, buf,
-                         len);
+    int rc = outbox_add (self->outbox, msg->descriptor->short_name, correlation_id, causation_id, buf, len);
     if (buf != stack)
         free (buf);
 
@@ -577,4 +578,3 @@ s_status (service_t *self, const Crm__V1__Command *cmd, void *arg, service_reply
     service_reply_set (reply, &status.base);
     return SERVICE_OK;
 }
-

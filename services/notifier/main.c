@@ -42,7 +42,7 @@ s_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *re
     service_rc_t rc = SERVICE_REJECT;
     if (notification_validate (request, reason, size) == 0)
         rc = store_add (self->store, request, event->correlation_id, event->source, event->sequence,
-                        event->time_ms)
+                        event->time_ms, event->event_id)
                ? SERVICE_FAIL
                : SERVICE_OK;
     crm__v1__notification_requested__free_unpacked (request, NULL);
@@ -50,13 +50,15 @@ s_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *re
 }
 
 static int
-s_stored (const Crm__V1__NotificationStored *stored, const char *correlation_id, void *arg)
+s_stored (const Crm__V1__NotificationStored *stored, const char *correlation_id, const char *event_id,
+          void *arg)
 {
     notifier_t *self = arg;
     char id[24];
     log_info ("notification stored", "notification_id", log_u64 (id, stored->notification_id), "recipient",
               stored->recipient, "correlation_id", correlation_id, "request_key", stored->request_key, NULL);
-    return service_emit (self->svc, &stored->base, correlation_id, stored->request_key);
+    //  Caused by the request event, as every service's events are.
+    return service_emit (self->svc, &stored->base, correlation_id, event_id);
 }
 
 //  ---------------------------------------------------------------- batches

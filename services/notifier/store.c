@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY, RECIPIENT, TEXT, CORRELATION, REQUESTED_BY, SEQUENCE, REQUESTED_MS, RULE, COLUMNS };
+enum { KEY, RECIPIENT, TEXT, CORRELATION, REQUESTED_BY, SEQUENCE, REQUESTED_MS, RULE, EVENT_ID, COLUMNS };
 enum { D_NOTIFICATION, D_CHANNEL, D_DESTINATION, D_SECRET, D_COLUMNS };
 
 struct store_t {
@@ -46,7 +46,7 @@ store_destroy (store_t **self_p)
 
 int
 store_add (store_t *self, const Crm__V1__NotificationRequested *request, const char *correlation_id,
-           const char *requested_by, uint64_t request_sequence, int64_t requested_ms)
+           const char *requested_by, uint64_t request_sequence, int64_t requested_ms, const char *event_id)
 {
     return sqlarray_text (self->columns[KEY], request->request_key)
          | sqlarray_text (self->columns[RECIPIENT], request->recipient)
@@ -55,7 +55,8 @@ store_add (store_t *self, const Crm__V1__NotificationRequested *request, const c
          | sqlarray_text (self->columns[REQUESTED_BY], requested_by)
          | sqlarray_i64 (self->columns[SEQUENCE], (int64_t) request_sequence)
          | sqlarray_i64 (self->columns[REQUESTED_MS], requested_ms)
-         | sqlarray_text (self->columns[RULE], request->rule);
+         | sqlarray_text (self->columns[RULE], request->rule)
+         | sqlarray_text (self->columns[EVENT_ID], event_id);
 }
 
 void
@@ -100,12 +101,12 @@ store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, voi
     PGresult *res;
     db_rc_t rc = db_exec (db, &res,
                           "INSERT INTO notification (request_key, recipient, text, correlation_id,"
-                          " requested_by, request_sequence, requested_ms, rule)"
+                          " requested_by, request_sequence, requested_ms, rule, request_event_id)"
                           " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-                          " $5::text[], $6::bigint[], $7::bigint[], $8::text[])"
+                          " $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])"
                           " ON CONFLICT (request_key) DO NOTHING"
                           " RETURNING id, request_key, recipient, requested_by, request_sequence,"
-                          " requested_ms, correlation_id",
+                          " requested_ms, correlation_id, request_event_id",
                           COLUMNS, params, NULL, NULL);
     for (int i = 0; i < COLUMNS; i++)
         sqlarray_reset (self->columns[i]);
@@ -119,7 +120,7 @@ store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, voi
         stored.requested_by = PQgetvalue (res, i, 3);
         stored.request_sequence = strtoull (PQgetvalue (res, i, 4), NULL, 10);
         stored.requested_ms = strtoll (PQgetvalue (res, i, 5), NULL, 10);
-        if (fn (&stored, PQgetvalue (res, i, 6), arg)
+        if (fn (&stored, PQgetvalue (res, i, 6), PQgetvalue (res, i, 7), arg)
             || s_channels (self, stored.notification_id, stored.recipient))
             rc = DB_PERMANENT;
     }

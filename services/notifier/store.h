@@ -29,14 +29,17 @@ store_t *store_new (const staff_t *staff);
 /*  Frees it; nulls *self_p. */
 void store_destroy (store_t **self_p);
 
-/*  Buffers one request (strings copied). Returns 0, -1 on out-of-memory. */
+/*  Buffers one request (strings copied): its correlation id, and the
+    event that carried it (source service, sequence, time in ms UTC, event
+    id). Returns 0, -1 on out-of-memory. */
 int store_add (store_t *self, const Crm__V1__NotificationRequested *request, const char *correlation_id,
-               const char *requested_by, uint64_t request_sequence, int64_t requested_ms);
+               const char *requested_by, uint64_t request_sequence, int64_t requested_ms,
+               const char *event_id);
 
 /*  Called for each row store_flush inserted (a request_key seen before is
     not inserted again). stored is valid during the call only. */
 typedef int (store_inserted_fn) (const Crm__V1__NotificationStored *stored, const char *correlation_id,
-                                 void *arg);
+                                 const char *event_id, void *arg);
 
 /*  Inserts the buffered requests in one statement, inside the caller's
     transaction, calls fn for each new row, queues its deliveries (due at

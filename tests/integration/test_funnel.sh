@@ -111,6 +111,11 @@ test_new_lead_notifies_responsible_once() {
     "smirnova|Новый лид №$id: Анна Клиентова ООО Ромашка +7 900 111-22-33 anna@example.com. Свяжитесь с клиентом" \
     "the one notification (text of the definition's rule new-lead)"
   assert_eq "$(sql "SELECT request_key FROM notifier.notification")" "lead:$id:v1:new-lead:0" "its request key"
+  # Caused by the request event: NotificationStored names its event id.
+  wait_sql 60 "SELECT count(*) FROM notifier.outbox WHERE type = 'NotificationStored'" 1 "NotificationStored"
+  assert_eq "$(sql "SELECT encode(envelope, 'hex') FROM notifier.outbox WHERE type = 'NotificationStored'" |
+    bus decode | jq -r .causation_id)" \
+    "$(sql "SELECT event_id FROM leads.outbox WHERE type = 'NotificationRequested'")" "NotificationStored's causation"
   local l
   l=$(lead "$id")
   assert_eq "$(jq -r '"\(.stage) \(.stage_name) \(.version) \(.responsible)"' <<<"$l")" "new Новый лид 1 smirnova" \
