@@ -1,6 +1,5 @@
 /*  journeys_stats: see journeys_stats.h. */
 #include "journeys_stats.h"
-#include "crm/v1/notifier.pb-c.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -11,7 +10,7 @@
 #define MAX_COMMANDS 32
 
 typedef struct {
-    uint64_t id, cause, key;  // hashes; key: a NotificationRequested's request_key, else 0
+    uint64_t id, cause;  // hashes of event_id and causation_id
     int64_t time_ms;
     uint16_t type;
 } rec_t;
@@ -125,13 +124,6 @@ jstats_event (jstats_t *self, const Crm__V1__Envelope *event)
                  .cause = *event->causation_id ? s_hash (event->causation_id) : 0,
                  .time_ms = event->time_ms,
                  .type = (uint16_t) type};
-    if (strcmp (event->type, "NotificationRequested") == 0) {
-        Crm__V1__NotificationRequested *req =
-            crm__v1__notification_requested__unpack (NULL, event->payload.len, event->payload.data);
-        if (req && *req->request_key)
-            r->key = s_hash (req->request_key);
-        crm__v1__notification_requested__free_unpacked (req, NULL);
-    }
     self->n++;
     return 0;
 }
@@ -179,7 +171,7 @@ s_map_put (map_t *map, uint64_t key, uint32_t value)
     size_t i = key & map->mask;
     while (map->keys[i] && map->keys[i] != key)
         i = (i + 1) & map->mask;
-    if (!map->keys[i]) {  // the first name given wins
+    if (!map->keys[i]) {
         map->keys[i] = key;
         map->values[i] = value;
     }
@@ -240,12 +232,9 @@ jstats_report (jstats_t *self, FILE *out, int64_t from_ms, int64_t to_ms, jstats
         if (by_type[t])
             fprintf (out, "  %-40s %9" PRIu64 "\n", self->types[t], by_type[t]);
 
-    //  Automatic steps: causation_id names a recorded event (or a request key).
+    //  Automatic steps: causation_id names a recorded event.
     for (size_t i = 0; i < self->n; i++)
         s_map_put (&map, self->recs[i].id, (uint32_t) i + 1);
-    for (size_t i = 0; i < self->n; i++)
-        if (self->recs[i].key)
-            s_map_put (&map, self->recs[i].key, (uint32_t) i + 1);
     for (size_t i = 0; i < self->n; i++) {
         const rec_t *e = &self->recs[i];
         uint32_t c = e->cause ? s_map_get (&map, e->cause) : 0;

@@ -4,10 +4,7 @@
     Every event is recorded with its id, its causation id, its type and its
     time_ms (the source's commit stamp, ms UTC). An event whose causation
     id is another recorded event's id is an automatic step, cause -> effect,
-    and its latency is effect.time_ms - cause.time_ms. The notifier names
-    the request_key of the NotificationRequested it stored as the causation
-    of its NotificationStored (not the request's event id), so a request's
-    key is recorded as a second name of that request.
+    and its latency is effect.time_ms - cause.time_ms.
 
     Ids are kept as 64-bit hashes of their text: with a million events the
     chance of one false match is about 1e-7.

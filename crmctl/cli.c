@@ -6,6 +6,8 @@
 #include "tz.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -215,4 +217,87 @@ cli_send_change (const char *command, const char *service, const char *type, con
     }
     client_destroy (&client);
     return *reply_p ? 0 : -1;
+}
+
+void
+cli_fields_text (Crm__V1__FieldValue *const *fields, size_t n)
+{
+    if (n == 0)
+        printf ("  -\n");
+    for (size_t i = 0; i < n; i++) {
+        printf ("  %s: ", fields[i]->name);
+        cli_put_line (fields[i]->display);
+        fputc ('\n', stdout);
+    }
+}
+
+void
+cli_fields_json (Crm__V1__FieldValue *const *fields, size_t n)
+{
+    printf ("{");
+    for (size_t i = 0; i < n; i++) {
+        printf ("%s", i ? ", " : "");
+        cli_json_string (fields[i]->name);
+        printf (": {\"value\": ");
+        cli_json_string (fields[i]->value);
+        printf (", \"display\": ");
+        cli_json_string (fields[i]->display);
+        printf ("}");
+    }
+    printf ("}");
+}
+
+void
+cli_history_text (Crm__V1__HistoryEntry *const *history, size_t n, const char *zone)
+{
+    char when[64];
+    printf ("history (%s):\n", *zone ? zone : "local time");
+    for (size_t i = 0; i < n; i++) {
+        const Crm__V1__HistoryEntry *h = history[i];
+        printf ("  %s  %s  %s  %s", cli_zone_time (h->at_ms, zone, when, sizeof when), h->actor,
+                *h->rule ? h->rule : "-", h->action);
+        if (*h->detail) {
+            fputs (": ", stdout);
+            cli_put_line (h->detail);
+        }
+        fputc ('\n', stdout);
+    }
+}
+
+void
+cli_history_json (Crm__V1__HistoryEntry *const *history, size_t n, const char *zone)
+{
+    char when[64];
+    printf ("[");
+    for (size_t i = 0; i < n; i++) {
+        const Crm__V1__HistoryEntry *h = history[i];
+        printf ("%s{\"at_ms\": %" PRId64, i ? ", " : "", h->at_ms);
+        const char *keys[] = {"at", "actor", "rule", "action", "detail"};
+        const char *texts[] = {cli_zone_time (h->at_ms, zone, when, sizeof when), h->actor, h->rule,
+                               h->action, h->detail};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            printf (", \"%s\": ", keys[k]);
+            cli_json_string (texts[k]);
+        }
+        printf ("}");
+    }
+    printf ("]");
+}
+
+int
+cli_parse_timeout (const char *command, const char *arg, long *timeout_ms)
+{
+    if (cli_parse_long (arg, 1, 24L * 3600 * 1000, timeout_ms))
+        return cli_usage_error (command, "--timeout wants milliseconds, got '%s'", arg);
+    return CLI_EXIT_OK;
+}
+
+int
+cli_parse_id (const char *command, const char *what, const char *arg, uint64_t *id)
+{
+    long value;
+    if (!arg || cli_parse_long (arg, 1, LONG_MAX, &value))
+        return cli_usage_error (command, "ID must be a %s number, got '%s'", what, arg ? arg : "");
+    *id = (uint64_t) value;
+    return CLI_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #define CRMCTL_CLI_H
 
 #include "client.h"
+#include "crm/v1/leads.pb-c.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,21 @@ void cli_put_line (const char *text);
     else as cli_format_time does. The first zone given is the one used.
     Returns buf. */
 const char *cli_zone_time (int64_t time_ms, const char *zone, char *buf, size_t size);
+
+/*  A lead's or deal's parts, as `lead show` and `deal show` print them on
+    stdout: its fields ("  name: display" lines, "  -" for none, or a JSON
+    object name -> {value, display}) and its history ("  when  actor  rule
+    action: detail" lines under "history (ZONE):", or a JSON array of
+    {at_ms, at, actor, rule, action, detail}), times in zone. */
+void cli_fields_text (Crm__V1__FieldValue *const *fields, size_t n);
+void cli_fields_json (Crm__V1__FieldValue *const *fields, size_t n);
+void cli_history_text (Crm__V1__HistoryEntry *const *history, size_t n, const char *zone);
+void cli_history_json (Crm__V1__HistoryEntry *const *history, size_t n, const char *zone);
+
+/*  Parses a --timeout (ms, 1 ms to 24 h) or a record's ID (what: "lead",
+    "deal") for command. Returns CLI_EXIT_OK, or the usage error. */
+int cli_parse_timeout (const char *command, const char *arg, long *timeout_ms);
+int cli_parse_id (const char *command, const char *what, const char *arg, uint64_t *id);
 
 /*  Prints reply's refusal ("CODE: message (fields: ...)") and returns
     CLI_EXIT_FAIL; or unpacks its payload of type (descriptor) into *out

@@ -34,24 +34,6 @@ const char cmd_deal_usage[] =
     "      responsible U if given.\n";
 
 static int
-s_timeout (const char *command, const char *arg, long *timeout_ms)
-{
-    if (cli_parse_long (arg, 1, 24L * 3600 * 1000, timeout_ms))
-        return cli_usage_error (command, "--timeout wants milliseconds, got '%s'", arg);
-    return CLI_EXIT_OK;
-}
-
-static int
-s_deal_id (const char *command, const char *arg, uint64_t *id)
-{
-    long value;
-    if (!arg || cli_parse_long (arg, 1, LONG_MAX, &value))
-        return cli_usage_error (command, "ID must be a deal number, got '%s'", arg ? arg : "");
-    *id = (uint64_t) value;
-    return CLI_EXIT_OK;
-}
-
-static int
 s_help (void)
 {
     fputs ("usage:\n", stdout);
@@ -133,7 +115,7 @@ s_move_run (int argc, char **argv, bool lose)
                     rc = cli_usage_error (command, "--version wants a version number, got '%s'", optarg);
                 break;
             case O_AS: sender = optarg; break;
-            case O_TIMEOUT: rc = s_timeout (command, optarg, &timeout_ms); break;
+            case O_TIMEOUT: rc = cli_parse_timeout (command, optarg, &timeout_ms); break;
             case 'h': rc = s_help (); goto cleanup;
             default: rc = cli_option_error (command, c, argv);
         }
@@ -143,7 +125,7 @@ s_move_run (int argc, char **argv, bool lose)
     if (rc == CLI_EXIT_OK && lose && (!reason || !*reason))
         rc = cli_usage_error (command, "wants --reason TEXT: why the deal failed");
     if (rc == CLI_EXIT_OK)
-        rc = s_deal_id (command, argv[optind], lose ? &loss.deal_id : &move.deal_id);
+        rc = cli_parse_id (command, "deal", argv[optind], lose ? &loss.deal_id : &move.deal_id);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
     if (lose) {
@@ -187,13 +169,7 @@ s_show_text (const Crm__V1__DealDetail *d)
             d->pipeline, d->lead_id, d->contact_id, d->company_id);
     printf ("  %-12s %s\n", "created", cli_zone_time (d->created_ms, zone, when, sizeof when));
     printf ("fields:\n");
-    if (d->n_fields == 0)
-        printf ("  -\n");
-    for (size_t i = 0; i < d->n_fields; i++) {
-        printf ("  %s: ", d->fields[i]->name);
-        cli_put_line (d->fields[i]->display);
-        fputc ('\n', stdout);
-    }
+    cli_fields_text (d->fields, d->n_fields);
     printf ("tasks:\n");
     if (d->n_tasks == 0)
         printf ("  -\n");
@@ -216,17 +192,7 @@ s_show_text (const Crm__V1__DealDetail *d)
     for (size_t i = 0; i < d->n_timers; i++)
         printf ("  %s  %s  (%s)\n", cli_zone_time (d->timers[i]->due_ms, zone, when, sizeof when),
                 d->timers[i]->timer, d->timers[i]->key);
-    printf ("history (%s):\n", *zone ? zone : "local time");
-    for (size_t i = 0; i < d->n_history; i++) {
-        const Crm__V1__HistoryEntry *h = d->history[i];
-        printf ("  %s  %s  %s  %s", cli_zone_time (h->at_ms, zone, when, sizeof when), h->actor,
-                *h->rule ? h->rule : "-", h->action);
-        if (*h->detail) {
-            fputs (": ", stdout);
-            cli_put_line (h->detail);
-        }
-        fputc ('\n', stdout);
-    }
+    cli_history_text (d->history, d->n_history, zone);
 }
 
 //  Prints ", \"key\": " and the JSON string of each of n keys and texts.
@@ -254,17 +220,9 @@ s_show_json (const Crm__V1__DealDetail *d)
         d->pipeline,      d->stage,          d->stage_name,     d->responsible,      d->title,           zone,
         c ? c->name : "", c ? c->phone : "", c ? c->email : "", c ? c->company : "", c ? c->comment : ""};
     s_json_pairs (keys, texts, sizeof keys / sizeof keys[0]);
-    printf (", \"fields\": {");
-    for (size_t i = 0; i < d->n_fields; i++) {
-        printf ("%s", i ? ", " : "");
-        cli_json_string (d->fields[i]->name);
-        printf (": {\"value\": ");
-        cli_json_string (d->fields[i]->value);
-        printf (", \"display\": ");
-        cli_json_string (d->fields[i]->display);
-        printf ("}");
-    }
-    printf ("}, \"tasks\": [");
+    printf (", \"fields\": ");
+    cli_fields_json (d->fields, d->n_fields);
+    printf (", \"tasks\": [");
     for (size_t i = 0; i < d->n_tasks; i++) {
         const Crm__V1__DealTask *t = d->tasks[i];
         printf ("%s{\"task_id\": %" PRIu64 ", \"completed\": %s", i ? ", " : "", t->task_id,
@@ -283,17 +241,9 @@ s_show_json (const Crm__V1__DealDetail *d)
         s_json_pairs (tk, tv, 3);
         printf ("}");
     }
-    printf ("], \"history\": [");
-    for (size_t i = 0; i < d->n_history; i++) {
-        const Crm__V1__HistoryEntry *h = d->history[i];
-        printf ("%s{\"at_ms\": %" PRId64, i ? ", " : "", h->at_ms);
-        const char *hk[] = {"at", "actor", "rule", "action", "detail"};
-        const char *hv[] = {cli_zone_time (h->at_ms, zone, when, sizeof when), h->actor, h->rule, h->action,
-                            h->detail};
-        s_json_pairs (hk, hv, 5);
-        printf ("}");
-    }
-    printf ("]}\n");
+    printf ("], \"history\": ");
+    cli_history_json (d->history, d->n_history, zone);
+    printf ("}\n");
 }
 
 static int
@@ -316,7 +266,7 @@ s_show_run (int argc, char **argv)
         switch (c) {
             case O_JSON: json = true; break;
             case O_TIMEOUT:
-                if ((rc = s_timeout (command, optarg, &timeout_ms)))
+                if ((rc = cli_parse_timeout (command, optarg, &timeout_ms)))
                     return rc;
                 break;
             case 'h': return s_help ();
@@ -325,7 +275,7 @@ s_show_run (int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error (command, "wants one ID");
-    if ((rc = s_deal_id (command, argv[optind], &show.deal_id)))
+    if ((rc = cli_parse_id (command, "deal", argv[optind], &show.deal_id)))
         return rc;
     Crm__V1__Reply *reply = NULL;
     if (cli_query (command, "deals", "ShowDeal", &show.base, timeout_ms, &reply))
@@ -417,7 +367,7 @@ cmd_deal_list_run (int argc, char **argv)
                 break;
             case O_JSON: json = true; break;
             case O_TIMEOUT:
-                if ((rc = s_timeout (command, optarg, &timeout_ms)))
+                if ((rc = cli_parse_timeout (command, optarg, &timeout_ms)))
                     return rc;
                 break;
             case 'h': return s_help ();

@@ -41,24 +41,6 @@ const char cmd_funnel_usage[] =
 //  ---------------------------------------------------------------- output
 
 static int
-s_timeout (const char *command, const char *arg, long *timeout_ms)
-{
-    if (cli_parse_long (arg, 1, 24L * 3600 * 1000, timeout_ms))
-        return cli_usage_error (command, "--timeout wants milliseconds, got '%s'", arg);
-    return CLI_EXIT_OK;
-}
-
-static int
-s_lead_id (const char *command, const char *arg, uint64_t *id)
-{
-    long value;
-    if (!arg || cli_parse_long (arg, 1, LONG_MAX, &value))
-        return cli_usage_error (command, "ID must be a lead number, got '%s'", arg ? arg : "");
-    *id = (uint64_t) value;
-    return CLI_EXIT_OK;
-}
-
-static int
 s_help (void)
 {
     fputs ("usage:\n", stdout);
@@ -110,7 +92,7 @@ cmd_funnel_move_run (int argc, char **argv)
                     rc = cli_usage_error (command, "--version wants a version number, got '%s'", optarg);
                 break;
             case O_AS: sender = optarg; break;
-            case O_TIMEOUT: rc = s_timeout (command, optarg, &timeout_ms); break;
+            case O_TIMEOUT: rc = cli_parse_timeout (command, optarg, &timeout_ms); break;
             case 'h': rc = s_help (); goto cleanup;
             default: rc = cli_option_error (command, c, argv);
         }
@@ -118,7 +100,7 @@ cmd_funnel_move_run (int argc, char **argv)
     if (rc == CLI_EXIT_OK && argc - optind != 2)
         rc = cli_usage_error (command, "wants ID and STAGE");
     if (rc == CLI_EXIT_OK)
-        rc = s_lead_id (command, argv[optind], &move.lead_id);
+        rc = cli_parse_id (command, "lead", argv[optind], &move.lead_id);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
     move.stage = argv[optind + 1];
@@ -172,31 +154,14 @@ s_show_text (const Crm__V1__LeadDetail *d)
     if (d->company_id)
         printf ("  %-12s %" PRIu64 "\n", "company id", d->company_id);
     printf ("fields:\n");
-    if (d->n_fields == 0)
-        printf ("  -\n");
-    for (size_t i = 0; i < d->n_fields; i++) {
-        printf ("  %s: ", d->fields[i]->name);
-        cli_put_line (d->fields[i]->display);
-        fputc ('\n', stdout);
-    }
-    printf ("history (%s):\n", *d->time_zone ? d->time_zone : "local time");
-    for (size_t i = 0; i < d->n_history; i++) {
-        const Crm__V1__HistoryEntry *h = d->history[i];
-        printf ("  %s  %s  %s  %s", cli_zone_time (h->at_ms, d->time_zone, when, sizeof when), h->actor,
-                *h->rule ? h->rule : "-", h->action);
-        if (*h->detail) {
-            fputs (": ", stdout);
-            cli_put_line (h->detail);
-        }
-        fputc ('\n', stdout);
-    }
+    cli_fields_text (d->fields, d->n_fields);
+    cli_history_text (d->history, d->n_history, d->time_zone);
 }
 
 static void
 s_show_json (const Crm__V1__LeadDetail *d)
 {
     const Crm__V1__LeadReceived *l = d->lead;
-    char when[64];
     printf ("{\"lead_id\": %" PRIu64 ", \"stage\": ", d->lead_id);
     cli_json_string (d->stage);
     printf (", \"stage_name\": ");
@@ -215,30 +180,11 @@ s_show_json (const Crm__V1__LeadDetail *d)
         printf (", \"%s\": ", keys[i]);
         cli_json_string (texts[i]);
     }
-    printf (", \"fields\": {");
-    for (size_t i = 0; i < d->n_fields; i++) {
-        printf ("%s", i ? ", " : "");
-        cli_json_string (d->fields[i]->name);
-        printf (": {\"value\": ");
-        cli_json_string (d->fields[i]->value);
-        printf (", \"display\": ");
-        cli_json_string (d->fields[i]->display);
-        printf ("}");
-    }
-    printf ("}, \"history\": [");
-    for (size_t i = 0; i < d->n_history; i++) {
-        const Crm__V1__HistoryEntry *h = d->history[i];
-        printf ("%s{\"at_ms\": %" PRId64 ", \"at\": ", i ? ", " : "", h->at_ms);
-        cli_json_string (cli_zone_time (h->at_ms, d->time_zone, when, sizeof when));
-        const char *hk[] = {"actor", "rule", "action", "detail"};
-        const char *hv[] = {h->actor, h->rule, h->action, h->detail};
-        for (size_t k = 0; k < 4; k++) {
-            printf (", \"%s\": ", hk[k]);
-            cli_json_string (hv[k]);
-        }
-        printf ("}");
-    }
-    printf ("]}\n");
+    printf (", \"fields\": ");
+    cli_fields_json (d->fields, d->n_fields);
+    printf (", \"history\": ");
+    cli_history_json (d->history, d->n_history, d->time_zone);
+    printf ("}\n");
 }
 
 int
@@ -261,7 +207,7 @@ cmd_funnel_show_run (int argc, char **argv)
         switch (c) {
             case O_JSON: json = true; break;
             case O_TIMEOUT:
-                if ((rc = s_timeout (command, optarg, &timeout_ms)))
+                if ((rc = cli_parse_timeout (command, optarg, &timeout_ms)))
                     return rc;
                 break;
             case 'h': return s_help ();
@@ -270,7 +216,7 @@ cmd_funnel_show_run (int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error (command, "wants one ID");
-    if ((rc = s_lead_id (command, argv[optind], &show.lead_id)))
+    if ((rc = cli_parse_id (command, "lead", argv[optind], &show.lead_id)))
         return rc;
     Crm__V1__Reply *reply = NULL;
     if (cli_query (command, "leads", "ShowLead", &show.base, timeout_ms, &reply))
@@ -420,7 +366,7 @@ cmd_funnel_list_run (int argc, char **argv)
                 break;
             case O_JSON: json = true; break;
             case O_TIMEOUT:
-                if ((rc = s_timeout (command, optarg, &timeout_ms)))
+                if ((rc = cli_parse_timeout (command, optarg, &timeout_ms)))
                     return rc;
                 break;
             case 'h': return s_help ();
