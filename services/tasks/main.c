@@ -34,12 +34,13 @@ s_task_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg, cha
         snprintf (reason, size, "payload is not a crm.v1.TaskRequested");
         return SERVICE_REJECT;
     }
+    tasks_t *tasks = arg;
     task_spec_t spec;
     service_rc_t rc = SERVICE_REJECT;
-    if (task_from_request (request, &spec, reason, size) == 0) {
+    if (task_from_request (request, tasks->known, tasks->known_arg, &spec, reason, size) == 0) {
         uint64_t id = 0;
         bool created = false;
-        rc = tasks_create (arg, &spec, event->event_id, &id, &created);
+        rc = tasks_create (tasks, &spec, event->event_id, &id, &created);
         if (rc == SERVICE_OK && !created)
             log_debug ("task already requested", "request_key", request->request_key, "task_id",
                        log_u64 ((char[24]){0}, id), NULL);
@@ -51,7 +52,7 @@ s_task_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg, cha
 static service_rc_t
 s_activity_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
-    (void) arg;
+    const tasks_t *tasks = arg;
     Crm__V1__ActivityRequested *request =
         crm__v1__activity_requested__unpack (NULL, event->payload.len, event->payload.data);
     if (!request) {
@@ -59,7 +60,7 @@ s_activity_requested (service_t *svc, const Crm__V1__Envelope *event, void *arg,
         return SERVICE_REJECT;
     }
     service_rc_t rc = SERVICE_REJECT;
-    if (task_activity_check (request, reason, size) == 0)
+    if (task_activity_check (request, tasks->known, tasks->known_arg, reason, size) == 0)
         rc = service_rc (store_activity_upsert (service_db (svc), request));
     if (rc == SERVICE_OK)
         log_info ("activity planned", "request_key", request->request_key, "responsible",
@@ -117,7 +118,7 @@ s_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *
     return rc;
 }
 
-//  Whether a person named in a command is staff.
+//  Whether a person named in a command or a request is staff.
 static bool
 s_staff_member (const char *login, void *arg)
 {

@@ -40,7 +40,8 @@ s_rows_free (store_rows_t **self_p)
 }
 
 //  Takes res (also on failure) and makes room for its rows as messages of
-//  item_size bytes, zeroed. NULL on out-of-memory.
+//  item_size bytes, zeroed, and for as many pointers to them (ptrs, filled
+//  by the caller, NULL-terminated). NULL on out-of-memory.
 static store_rows_t *
 s_rows_new (PGresult *res, size_t item_size)
 {
@@ -52,9 +53,12 @@ s_rows_new (PGresult *res, size_t item_size)
     self->res = res;
     size_t n = (size_t) PQntuples (res);
     self->items = calloc (n + 1, item_size);
+    //  Room for n + 1 pointers to structures (C11 6.2.5p28: they share one
+    //  representation); the caller stores its typed pointers into it.
+    self->ptrs = calloc (n + 1, sizeof (struct store_rows_t *));
     self->blocks = calloc (n + 1, sizeof *self->blocks);
     self->bytes = calloc (n + 1, sizeof *self->bytes);
-    if (!self->items || !self->blocks || !self->bytes) {
+    if (!self->items || !self->ptrs || !self->blocks || !self->bytes) {
         s_rows_free (&self);
         return NULL;
     }
@@ -124,18 +128,9 @@ s_tasks (PGresult *res, store_tasks_t **tasks_p)
     }
     tasks->rows = rows;
     tasks->count = rows->count;
-    Crm__V1__Task **ptrs = calloc (rows->count + 1, sizeof *ptrs);
-    rows->ptrs = ptrs;
-    if (!ptrs) {
-        s_rows_free (&rows);
-        free (tasks);
-        return DB_PERMANENT;
-    }
-    for (size_t i = 0; i < rows->count; i++)
-        ptrs[i] = (Crm__V1__Task *) rows->items + i;
-    tasks->tasks = ptrs;
+    tasks->tasks = rows->ptrs;
     for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Task *t = tasks->tasks[i];
+        Crm__V1__Task *t = tasks->tasks[i] = (Crm__V1__Task *) rows->items + i;
         crm__v1__task__init (t);
         t->id = strtoull (s_value (rows, i, 0), NULL, 10);
         t->title = s_value (rows, i, 1);
@@ -323,18 +318,9 @@ store_comments (db_t *db, uint64_t id, store_comments_t **comments_p)
     }
     comments->rows = rows;
     comments->count = rows->count;
-    Crm__V1__Comment **ptrs = calloc (rows->count + 1, sizeof *ptrs);
-    rows->ptrs = ptrs;
-    if (!ptrs) {
-        s_rows_free (&rows);
-        free (comments);
-        return DB_PERMANENT;
-    }
-    for (size_t i = 0; i < rows->count; i++)
-        ptrs[i] = (Crm__V1__Comment *) rows->items + i;
-    comments->comments = ptrs;
+    comments->comments = rows->ptrs;
     for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Comment *c = comments->comments[i];
+        Crm__V1__Comment *c = comments->comments[i] = (Crm__V1__Comment *) rows->items + i;
         crm__v1__comment__init (c);
         c->author = s_value (rows, i, 0);
         c->text = s_value (rows, i, 1);
@@ -390,18 +376,9 @@ s_attachments (PGresult *res, bool with_data, store_attachments_t **attachments_
     }
     list->rows = rows;
     list->count = rows->count;
-    Crm__V1__Attachment **ptrs = calloc (rows->count + 1, sizeof *ptrs);
-    rows->ptrs = ptrs;
-    if (!ptrs) {
-        s_rows_free (&rows);
-        free (list);
-        return DB_PERMANENT;
-    }
-    for (size_t i = 0; i < rows->count; i++)
-        ptrs[i] = (Crm__V1__Attachment *) rows->items + i;
-    list->attachments = ptrs;
+    list->attachments = rows->ptrs;
     for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Attachment *a = list->attachments[i];
+        Crm__V1__Attachment *a = list->attachments[i] = (Crm__V1__Attachment *) rows->items + i;
         crm__v1__attachment__init (a);
         a->name = s_value (rows, i, 0);
         a->content_type = s_value (rows, i, 1);
@@ -521,18 +498,9 @@ store_activity_list (db_t *db, const char *user, bool include_done, uint32_t lim
     }
     list->rows = rows;
     list->count = rows->count;
-    Crm__V1__Activity **ptrs = calloc (rows->count + 1, sizeof *ptrs);
-    rows->ptrs = ptrs;
-    if (!ptrs) {
-        s_rows_free (&rows);
-        free (list);
-        return DB_PERMANENT;
-    }
-    for (size_t i = 0; i < rows->count; i++)
-        ptrs[i] = (Crm__V1__Activity *) rows->items + i;
-    list->activities = ptrs;
+    list->activities = rows->ptrs;
     for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Activity *a = list->activities[i];
+        Crm__V1__Activity *a = list->activities[i] = (Crm__V1__Activity *) rows->items + i;
         crm__v1__activity__init (a);
         a->id = strtoull (s_value (rows, i, 0), NULL, 10);
         a->title = s_value (rows, i, 1);

@@ -140,13 +140,14 @@ s_fill_coexecutors (task_spec_t *spec, char **list, size_t n)
 //  Tasks
 
 int
-task_from_request (const Crm__V1__TaskRequested *request, task_spec_t *spec, char *reason, size_t size)
+task_from_request (const Crm__V1__TaskRequested *request, task_known_fn *known, void *known_arg,
+                   task_spec_t *spec, char *reason, size_t size)
 {
     task_invalid_t inv;
     s_reset (&inv);
     s_text (&inv, "request_key", request->request_key, TASK_KEY_MAX, true);
     s_check_task (&inv, request->title, request->description, request->record, request->responsible,
-                  request->coexecutors, request->n_coexecutors, request->tag, NULL, NULL);
+                  request->coexecutors, request->n_coexecutors, request->tag, known, known_arg);
     s_login (&inv, "creator", request->creator, false, NULL, NULL);
     s_deadline_range (&inv, "deadline_ms", request->deadline_ms);
     s_text (&inv, "rule", request->rule, TASK_SHORT_MAX, false);
@@ -207,14 +208,15 @@ task_from_create (const Crm__V1__CreateTask *create, const char *creator, task_k
 }
 
 int
-task_activity_check (const Crm__V1__ActivityRequested *request, char *reason, size_t size)
+task_activity_check (const Crm__V1__ActivityRequested *request, task_known_fn *known, void *known_arg,
+                     char *reason, size_t size)
 {
     task_invalid_t inv;
     s_reset (&inv);
     s_text (&inv, "request_key", request->request_key, TASK_KEY_MAX, true);
     s_text (&inv, "title", request->title, TASK_TITLE_MAX, true);
     s_text (&inv, "record", request->record, TASK_SHORT_MAX, false);
-    s_login (&inv, "responsible", request->responsible, true, NULL, NULL);
+    s_login (&inv, "responsible", request->responsible, true, known, known_arg);
     if (request->at_ms == 0)
         s_invalid (&inv, "at_ms", "at_ms is required");
     s_deadline_range (&inv, "at_ms", request->at_ms);

@@ -62,9 +62,13 @@ typedef struct {
     space, control character or comma. */
 bool task_login_ok (const char *s);
 
-/*  Checks a TaskRequested from the bus and fills spec from it. Returns 0,
-    or -1 with the reason (one sentence) in reason (size bytes). */
-int task_from_request (const Crm__V1__TaskRequested *request, task_spec_t *spec, char *reason, size_t size);
+/*  Checks a TaskRequested from the bus and fills spec from it. known (may
+    be NULL) vets the responsible and co-executors: a request for someone
+    the staff directory does not know is refused (dead-lettered), since
+    nobody would ever see the task. Returns 0, or -1 with the reason (one
+    sentence) in reason (size bytes). */
+int task_from_request (const Crm__V1__TaskRequested *request, task_known_fn *known, void *known_arg,
+                       task_spec_t *spec, char *reason, size_t size);
 
 /*  Checks a CreateTask from creator (the command's sender) and fills spec
     from it; a deadline given as text is parsed in the company's zone
@@ -73,8 +77,10 @@ int task_from_request (const Crm__V1__TaskRequested *request, task_spec_t *spec,
 int task_from_create (const Crm__V1__CreateTask *create, const char *creator, task_known_fn *known,
                       void *known_arg, task_spec_t *spec, task_invalid_t *invalid);
 
-/*  Checks an ActivityRequested. Returns 0, or -1 with why in reason. */
-int task_activity_check (const Crm__V1__ActivityRequested *request, char *reason, size_t size);
+/*  Checks an ActivityRequested; known (may be NULL) vets the responsible.
+    Returns 0, or -1 with why in reason (size bytes). */
+int task_activity_check (const Crm__V1__ActivityRequested *request, task_known_fn *known, void *known_arg,
+                         char *reason, size_t size);
 
 /*  Checks what a CompleteTask carries besides the task id: the comment
     and the attachments (name required, unique, no '/' and no NUL,

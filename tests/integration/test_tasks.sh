@@ -349,18 +349,21 @@ test_bad_input_is_refused_and_the_service_keeps_running() {
   req TaskRequested '{"request_key": "bad:3", "title": "ZZZZ", "responsible": "ivanov"}' \
     --patch 5a5a5a5a fffefdfc >/dev/null                                                            # 3 not UTF-8
   req ActivityRequested '{"request_key": "bad:4", "title": "Звонок", "responsible": "ivanov"}' >/dev/null  # 4 no time
-  s=$(req TaskRequested '{"request_key": "good:5", "title": "Годная", "responsible": "ivanov"}')  # 5
+  req TaskRequested '{"request_key": "bad:5", "title": "Чужая", "responsible": "ghost"}' >/dev/null  # 5 not staff
+  req ActivityRequested '{"request_key": "bad:6", "title": "Звонок", "responsible": "ghost",
+                          "at_ms": "1796128200000"}' >/dev/null                                     # 6 not staff
+  s=$(req TaskRequested '{"request_key": "good:7", "title": "Годная", "responsible": "ivanov"}')  # 7
   wait_applied "$s"
   assert_eq "$(sql "SELECT string_agg(sequence || ':' || reason, ' / ' ORDER BY sequence) FROM tasks.dead_letter")" \
-    "1:payload is not a crm.v1.TaskRequested / 2:title is required / 3:title is not valid UTF-8 / 4:at_ms is required" \
+    "1:payload is not a crm.v1.TaskRequested / 2:title is required / 3:title is not valid UTF-8 / 4:at_ms is required / 5:responsible 'ghost' is not in the staff directory / 6:responsible 'ghost' is not in the staff directory" \
     "dead letters"
   local seq
-  for seq in 1 2 3 4; do
+  for seq in 1 2 3 4 5 6; do
     "$PY" "$TOOLS/logcheck.py" find "$T_DIR/tasks.log" --level error --msg "event dead-lettered" \
       --field source=bench --field sequence=$seq || fail "no log line for dead letter $seq"
   done
-  assert_eq "$(sql "SELECT string_agg(request_key, ',') FROM tasks.task")" "good:5" "tasks stored"
-  assert_eq "$(status_of tasks | jq -r .dead_letters)" 4 "dead letters in Status"
+  assert_eq "$(sql "SELECT string_agg(request_key, ',') FROM tasks.task")" "good:7" "tasks stored"
+  assert_eq "$(status_of tasks | jq -r .dead_letters)" 6 "dead letters in Status"
 
   # Commands: each bad field named.
   local err
@@ -395,7 +398,7 @@ test_bad_input_is_refused_and_the_service_keeps_running() {
   assert_eq "$(sql "SELECT count(*) FROM tasks.task")/$(sql "SELECT count(*) FROM tasks.task_comment")" "1/0" \
     "tasks and comments after the refusals"
   service_alive tasks || fail "crm-tasks exited"
-  s=$(req TaskRequested '{"request_key": "good:6", "title": "После ошибок", "responsible": "ivanov"}')
+  s=$(req TaskRequested '{"request_key": "good:8", "title": "После ошибок", "responsible": "ivanov"}')
   wait_applied "$s"
   assert_eq "$(sql "SELECT count(*) FROM tasks.task")" 2 "a task after the bad input"
 }

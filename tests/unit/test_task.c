@@ -79,7 +79,7 @@ test_valid_request_fills_spec_without_the_responsible_among_coexecutors (void **
     r.n_coexecutors = 4;
     task_spec_t spec;
     char reason[256] = "";
-    assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), 0);
+    assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), 0);
     assert_string_equal (spec.request_key, "lead:5:v2:proposal:0");
     assert_string_equal (spec.responsible, "ivanov");
     //  Each person notified once: the responsible is not also a co-executor.
@@ -106,7 +106,7 @@ test_request_without_key_title_or_responsible_is_refused (void **state)
             r.responsible = "";
         task_spec_t spec;
         char reason[256] = "";
-        assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), -1);
+        assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), -1);
         assert_non_null (strstr (reason, cases[i][1]));
     }
 }
@@ -119,17 +119,17 @@ test_request_with_bad_bytes_or_values_is_refused (void **state)
     char reason[256];
     Crm__V1__TaskRequested r = s_request ();
     r.title = "\xff\xfe";
-    assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), -1);
+    assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), -1);
     assert_string_equal (reason, "title is not valid UTF-8");
 
     r = s_request ();
     r.responsible = "ivan ivanov";
-    assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), -1);
+    assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), -1);
     assert_non_null (strstr (reason, "responsible must be a login"));
 
     r = s_request ();
     r.deadline_ms = 5;  // seconds, not ms: 1970
-    assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), -1);
+    assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), -1);
     assert_non_null (strstr (reason, "deadline_ms"));
 
     char long_title[TASK_TITLE_MAX + 2];
@@ -137,7 +137,7 @@ test_request_with_bad_bytes_or_values_is_refused (void **state)
     long_title[sizeof long_title - 1] = 0;
     r = s_request ();
     r.title = long_title;
-    assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), -1);
+    assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), -1);
     assert_non_null (strstr (reason, "title is longer than 500 bytes"));
 }
 
@@ -220,14 +220,43 @@ test_activity_needs_key_title_responsible_and_time (void **state)
     (void) state;
     Crm__V1__ActivityRequested a = CRM__V1__ACTIVITY_REQUESTED__INIT;
     char reason[256];
-    assert_int_equal (task_activity_check (&a, reason, sizeof reason), -1);
+    assert_int_equal (task_activity_check (&a, NULL, NULL, reason, sizeof reason), -1);
     assert_non_null (strstr (reason, "request_key is required"));
     assert_non_null (strstr (reason, "at_ms is required"));
     a.request_key = "lead:5:call";
     a.title = "Позвонить клиенту";
     a.responsible = "ivanov";
     a.at_ms = 1796128200000;
-    assert_int_equal (task_activity_check (&a, reason, sizeof reason), 0);
+    assert_int_equal (task_activity_check (&a, NULL, NULL, reason, sizeof reason), 0);
+}
+
+static void
+test_requests_for_people_outside_the_staff_directory_are_refused (void **state)
+{
+    (void) state;
+    task_spec_t spec;
+    char reason[256];
+    Crm__V1__TaskRequested r = s_request ();
+    assert_int_equal (task_from_request (&r, s_staff, NULL, &spec, reason, sizeof reason), 0);
+    r.responsible = "ghost";
+    assert_int_equal (task_from_request (&r, s_staff, NULL, &spec, reason, sizeof reason), -1);
+    assert_string_equal (reason, "responsible 'ghost' is not in the staff directory");
+    r = s_request ();
+    char *coexecutors[] = {"petrova", "ghost"};
+    r.coexecutors = coexecutors;
+    r.n_coexecutors = 2;
+    assert_int_equal (task_from_request (&r, s_staff, NULL, &spec, reason, sizeof reason), -1);
+    assert_string_equal (reason, "coexecutors[1] 'ghost' is not in the staff directory");
+
+    Crm__V1__ActivityRequested a = CRM__V1__ACTIVITY_REQUESTED__INIT;
+    a.request_key = "lead:5:call";
+    a.title = "Позвонить клиенту";
+    a.responsible = "ghost";
+    a.at_ms = 1796128200000;
+    assert_int_equal (task_activity_check (&a, s_staff, NULL, reason, sizeof reason), -1);
+    assert_string_equal (reason, "responsible 'ghost' is not in the staff directory");
+    a.responsible = "ivanov";
+    assert_int_equal (task_activity_check (&a, s_staff, NULL, reason, sizeof reason), 0);
 }
 
 // ---------------------------------------------------------------- completion
@@ -346,7 +375,7 @@ test_notification_texts_in_the_company_zone (void **state)
     Crm__V1__TaskRequested r = s_request ();
     task_spec_t spec;
     char reason[256], text[TASK_TEXT_MAX];
-    assert_int_equal (task_from_request (&r, &spec, reason, sizeof reason), 0);
+    assert_int_equal (task_from_request (&r, NULL, NULL, &spec, reason, sizeof reason), 0);
     task_created_text (text, sizeof text, 12, &spec, "ivanov");
     assert_string_equal (
         text, "Новая задача №12: Рассчитать запрос и выставить КП (лид №5), срок 01.12.2026 15:30");
@@ -386,6 +415,7 @@ main (void)
         cmocka_unit_test (test_create_parses_the_deadline_in_the_company_zone),
         cmocka_unit_test (test_create_refuses_logins_the_staff_directory_does_not_know),
         cmocka_unit_test (test_activity_needs_key_title_responsible_and_time),
+        cmocka_unit_test (test_requests_for_people_outside_the_staff_directory_are_refused),
         cmocka_unit_test (test_attachment_over_the_limit_is_too_large_naming_file_and_limit),
         cmocka_unit_test (test_attachment_names_must_be_file_names_given_once),
         cmocka_unit_test (test_a_nul_in_an_attachment_name_is_seen_in_the_encoded_command),
