@@ -389,7 +389,7 @@ service_run (service_t *self)
 {
     zmq_pollitem_t items[4 + 2 * CONFIG_MAX_SOURCES + MAX_READERS];
     self->next_heartbeat = clock_mono_ms ();
-    self->next_prune = clock_mono_ms ();     // at start, then every interval
+    self->next_prune = clock_mono_ms ();  // at start, then every interval
     while (!zsys_interrupted) {
         int64_t now = clock_mono_ms ();
         bool up = db_is_up (self->db);
