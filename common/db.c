@@ -146,7 +146,7 @@ s_sqlstate_transient (const char *state)
 //  Runs sql as a prepared statement, preparing it on first use.
 static PGresult *
 s_run (db_t *self, const char *sql, int nparams, const char *const *values, const int *lengths,
-       const int *formats)
+       const int *formats, int result_format)
 {
     int i = 0;
     while (i < self->n_prepared
@@ -154,7 +154,7 @@ s_run (db_t *self, const char *sql, int nparams, const char *const *values, cons
         i++;
     if (i == self->n_prepared) {
         if (i == DB_PREPARED_MAX)   // more statements than we keep: run unprepared
-            return PQexecParams (self->conn, sql, nparams, NULL, values, lengths, formats, 0);
+            return PQexecParams (self->conn, sql, nparams, NULL, values, lengths, formats, result_format);
         snprintf (self->prepared[i].name, sizeof self->prepared[i].name, "s%d", i);
         PGresult *res = PQprepare (self->conn, self->prepared[i].name, sql, nparams, NULL);
         if (PQresultStatus (res) != PGRES_COMMAND_OK)
@@ -163,12 +163,13 @@ s_run (db_t *self, const char *sql, int nparams, const char *const *values, cons
         self->prepared[i].sql = sql;
         self->n_prepared++;
     }
-    return PQexecPrepared (self->conn, self->prepared[i].name, nparams, values, lengths, formats, 0);
+    return PQexecPrepared (self->conn, self->prepared[i].name, nparams, values, lengths, formats,
+                           result_format);
 }
 
-db_rc_t
-db_exec (db_t *self, PGresult **result, const char *sql, int nparams,
-         const char *const *values, const int *lengths, const int *formats)
+static db_rc_t
+s_exec (db_t *self, PGresult **result, const char *sql, int nparams, const char *const *values,
+        const int *lengths, const int *formats, int result_format)
 {
     if (result)
         *result = NULL;
@@ -176,7 +177,7 @@ db_exec (db_t *self, PGresult **result, const char *sql, int nparams,
         snprintf (self->error, sizeof self->error, "database connection is down");
         return DB_TRANSIENT;
     }
-    PGresult *res = s_run (self, sql, nparams, values, lengths, formats);
+    PGresult *res = s_run (self, sql, nparams, values, lengths, formats, result_format);
     ExecStatusType status = PQresultStatus (res);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         if (result)
@@ -199,6 +200,20 @@ db_exec (db_t *self, PGresult **result, const char *sql, int nparams,
     }
     log_error ("statement failed", "error", self->error, NULL);
     return DB_PERMANENT;
+}
+
+db_rc_t
+db_exec (db_t *self, PGresult **result, const char *sql, int nparams, const char *const *values,
+         const int *lengths, const int *formats)
+{
+    return s_exec (self, result, sql, nparams, values, lengths, formats, 0);
+}
+
+db_rc_t
+db_query_binary (db_t *self, PGresult **result, const char *sql, int nparams, const char *const *values,
+                 const int *lengths, const int *formats)
+{
+    return s_exec (self, result, sql, nparams, values, lengths, formats, 1);
 }
 
 db_rc_t

@@ -58,6 +58,14 @@ uint64_t db_reconnects (db_t *self);
 db_rc_t db_exec (db_t *self, PGresult **result, const char *sql, int nparams,
                  const char *const *values, const int *lengths, const int *formats);
 
+/*  As db_exec, but every result column comes in its type's binary send
+    format (PostgreSQL manual, "Extended Query" in the frontend/backend
+    protocol chapter; e.g. int8 as 8 bytes in network order, bytea[] as
+    pgarray reads it): PQgetvalue points at those bytes, PQgetlength gives
+    their number. */
+db_rc_t db_query_binary (db_t *self, PGresult **result, const char *sql, int nparams,
+                         const char *const *values, const int *lengths, const int *formats);
+
 /*  BEGIN, COMMIT, ROLLBACK. ROLLBACK on a dead connection is a no-op. */
 db_rc_t db_begin (db_t *self);
 db_rc_t db_commit (db_t *self);

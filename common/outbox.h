@@ -7,6 +7,10 @@
     send them on the PUB socket. A crash between commit and publish loses
     nothing: subscribers see the heartbeat's sequence ahead of theirs and
     replay the missing range from this table (outbox_replay).
+
+    Storage (common/migrations/003_outbox_segments.sql): one row of
+    outbox_segment per transaction, its events' columns as arrays sent in
+    binary (pgarray.h); the view outbox shows one row per event.
 */
 #ifndef CRM_OUTBOX_H
 #define CRM_OUTBOX_H
@@ -32,8 +36,8 @@ db_rc_t outbox_load (outbox_t *self, db_t *db);
 /*  Adds one event to the pending batch. type is the message name (e.g.
     "LeadCreated"), payload its encoding (len bytes, copied). correlation_id
     and causation_id may be "" but not NULL. Returns 0, -1 on out-of-memory. */
-int outbox_add (outbox_t *self, const char *type, const char *correlation_id,
-                const char *causation_id, const void *payload, size_t len);
+int outbox_add (outbox_t *self, const char *type, const char *correlation_id, const char *causation_id,
+                const void *payload, size_t len);
 
 /*  Number of pending (added, not yet published or discarded) events. */
 size_t outbox_pending (const outbox_t *self);
@@ -44,7 +48,7 @@ const char *outbox_pending_type (const outbox_t *self, size_t index);
 
 /*  Inside the caller's open transaction: takes the next sequences from
     outbox_head (its row lock orders concurrent writers by commit) and
-    inserts every pending event. Returns DB_OK or the db error; on error
+    inserts every pending event as one segment row. Returns DB_OK or the db error; on error
     the caller rolls back and calls outbox_discard. */
 db_rc_t outbox_write (outbox_t *self, db_t *db);
 
@@ -63,13 +67,19 @@ uint64_t outbox_last_sequence (const outbox_t *self);
 void outbox_heartbeat (outbox_t *self, zsock_t *pub);
 
 /*  Serves a ReplayRequest: reads up to max_count events (capped at 1000 and
-    about 4 MiB) from from_sequence and encodes a ReplayReply into a new
-    frame (caller owns it; NULL on out-of-memory). A database error becomes
-    the reply's error text. */
+    about 4 MiB) from from_sequence (or the oldest retained, if later) out
+    of the segments holding them and encodes a ReplayReply into a new frame
+    (caller owns it; NULL on out-of-memory): first_sequence is the oldest
+    retained sequence, more is set only when a cap stopped it short of the
+    head. A database error becomes the reply's error text. */
 zframe_t *outbox_replay (outbox_t *self, db_t *db, const void *request, size_t len);
 
-/*  Deletes events older than retention_s seconds, keeping the newest one.
-    Returns DB_OK or the db error. */
+/*  Deletes the segments written more than retention_s seconds ago, whole,
+    except the one holding the newest event. Returns DB_OK or the db error. */
 db_rc_t outbox_prune (outbox_t *self, db_t *db, int retention_s);
+
+/*  Sets *first to the oldest retained sequence (0: the outbox is empty).
+    Returns DB_OK or the db error (*first unchanged). */
+db_rc_t outbox_oldest (outbox_t *self, db_t *db, uint64_t *first);
 
 #endif

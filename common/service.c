@@ -211,14 +211,13 @@ s_load (service_t *self)
     db_rc_t rc = outbox_load (self->outbox, self->db);
     PGresult *res = NULL;
     if (rc == DB_OK)
-        rc = db_exec (self->db, &res,
-                      "SELECT (SELECT count(*) FROM dead_letter WHERE retried_at IS NULL),"
-                      " (SELECT coalesce(min(sequence), 0) FROM outbox)",
-                      0, NULL, NULL, NULL);
+        rc = outbox_oldest (self->outbox, self->db, &self->outbox_first);
+    if (rc == DB_OK)
+        rc = db_exec (self->db, &res, "SELECT count(*) FROM dead_letter WHERE retried_at IS NULL", 0, NULL,
+                      NULL, NULL);
     if (rc)
         return rc;
     self->dead_letters = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
-    self->outbox_first = strtoull (PQgetvalue (res, 0, 1), NULL, 10);
     PQclear (res);
     for (int i = 0; i < self->source_count; i++) {
         source_t *src = &self->sources[i];
@@ -342,13 +341,8 @@ service_reply_work (service_t *self, work_t *w)
 static void
 s_prune (service_t *self)
 {
-    PGresult *res = NULL;
-    if (outbox_prune (self->outbox, self->db, self->cfg.outbox_retention_s) == DB_OK
-        && db_exec (self->db, &res, "SELECT coalesce(min(sequence), 0) FROM outbox", 0, NULL, NULL, NULL)
-               == DB_OK) {
-        self->outbox_first = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
-        PQclear (res);
-    }
+    if (outbox_prune (self->outbox, self->db, self->cfg.outbox_retention_s) == DB_OK)
+        outbox_oldest (self->outbox, self->db, &self->outbox_first);
 }
 
 static void
@@ -395,7 +389,7 @@ service_run (service_t *self)
 {
     zmq_pollitem_t items[4 + 2 * CONFIG_MAX_SOURCES + MAX_READERS];
     self->next_heartbeat = clock_mono_ms ();
-    self->next_prune = clock_mono_ms () + PRUNE_INTERVAL_MS;
+    self->next_prune = clock_mono_ms ();  // at start, then every interval
     while (!zsys_interrupted) {
         int64_t now = clock_mono_ms ();
         bool up = db_is_up (self->db);

@@ -1,5 +1,6 @@
 /*  store: see store.h. */
 #include "store.h"
+#include "pgarray.h"
 #include "sqlarray.h"
 
 #include <inttypes.h>
@@ -10,10 +11,24 @@
 enum { KEY, RECIPIENT, TEXT, CORRELATION, REQUESTED_BY, SEQUENCE, REQUESTED_MS, RULE, EVENT_ID, COLUMNS };
 enum { D_NOTIFICATION, D_CHANNEL, D_DESTINATION, D_SECRET, D_COLUMNS };
 
+//  The columns go as binary arrays (pgarray.h): Postgres copies them
+//  instead of parsing text literals.
+static const pgarray_type_t s_types[COLUMNS] = {
+    [KEY] = PGARRAY_TEXT,          [RECIPIENT] = PGARRAY_TEXT,    [TEXT] = PGARRAY_TEXT,
+    [CORRELATION] = PGARRAY_TEXT,  [REQUESTED_BY] = PGARRAY_TEXT, [SEQUENCE] = PGARRAY_INT8,
+    [REQUESTED_MS] = PGARRAY_INT8, [RULE] = PGARRAY_TEXT,         [EVENT_ID] = PGARRAY_TEXT,
+};
+static const pgarray_type_t s_dtypes[D_COLUMNS] = {
+    [D_NOTIFICATION] = PGARRAY_INT8,
+    [D_CHANNEL] = PGARRAY_TEXT,
+    [D_DESTINATION] = PGARRAY_TEXT,
+    [D_SECRET] = PGARRAY_TEXT,
+};
+
 struct store_t {
     const staff_t *staff;
-    sqlarray_t *columns[COLUMNS];
-    sqlarray_t *deliveries[D_COLUMNS];
+    pgarray_t *columns[COLUMNS];
+    pgarray_t *deliveries[D_COLUMNS];
 };
 
 store_t *
@@ -24,8 +39,8 @@ store_new (const staff_t *staff)
         return NULL;
     self->staff = staff;
     for (int i = 0; self && i < COLUMNS + D_COLUMNS; i++) {
-        sqlarray_t **column = i < COLUMNS ? &self->columns[i] : &self->deliveries[i - COLUMNS];
-        if (!(*column = sqlarray_new ()))
+        pgarray_t **column = i < COLUMNS ? &self->columns[i] : &self->deliveries[i - COLUMNS];
+        if (!(*column = pgarray_new (i < COLUMNS ? s_types[i] : s_dtypes[i - COLUMNS])))
             store_destroy (&self);
     }
     return self;
@@ -37,9 +52,9 @@ store_destroy (store_t **self_p)
     if (!self_p || !*self_p)
         return;
     for (int i = 0; i < COLUMNS; i++)
-        sqlarray_destroy (&(*self_p)->columns[i]);
+        pgarray_destroy (&(*self_p)->columns[i]);
     for (int i = 0; i < D_COLUMNS; i++)
-        sqlarray_destroy (&(*self_p)->deliveries[i]);
+        pgarray_destroy (&(*self_p)->deliveries[i]);
     free (*self_p);
     *self_p = NULL;
 }
@@ -48,24 +63,24 @@ int
 store_add (store_t *self, const Crm__V1__NotificationRequested *request, const char *correlation_id,
            const char *requested_by, uint64_t request_sequence, int64_t requested_ms, const char *event_id)
 {
-    return sqlarray_text (self->columns[KEY], request->request_key)
-         | sqlarray_text (self->columns[RECIPIENT], request->recipient)
-         | sqlarray_text (self->columns[TEXT], request->text)
-         | sqlarray_text (self->columns[CORRELATION], correlation_id)
-         | sqlarray_text (self->columns[REQUESTED_BY], requested_by)
-         | sqlarray_i64 (self->columns[SEQUENCE], (int64_t) request_sequence)
-         | sqlarray_i64 (self->columns[REQUESTED_MS], requested_ms)
-         | sqlarray_text (self->columns[RULE], request->rule)
-         | sqlarray_text (self->columns[EVENT_ID], event_id);
+    return pgarray_text (self->columns[KEY], request->request_key)
+         | pgarray_text (self->columns[RECIPIENT], request->recipient)
+         | pgarray_text (self->columns[TEXT], request->text)
+         | pgarray_text (self->columns[CORRELATION], correlation_id)
+         | pgarray_text (self->columns[REQUESTED_BY], requested_by)
+         | pgarray_i64 (self->columns[SEQUENCE], (int64_t) request_sequence)
+         | pgarray_i64 (self->columns[REQUESTED_MS], requested_ms)
+         | pgarray_text (self->columns[RULE], request->rule)
+         | pgarray_text (self->columns[EVENT_ID], event_id);
 }
 
 void
 store_reset (store_t *self)
 {
     for (int i = 0; i < COLUMNS; i++)
-        sqlarray_reset (self->columns[i]);
+        pgarray_reset (self->columns[i]);
     for (int i = 0; i < D_COLUMNS; i++)
-        sqlarray_reset (self->deliveries[i]);
+        pgarray_reset (self->deliveries[i]);
 }
 
 //  Buffers one delivery row per channel of the recipient.
@@ -80,10 +95,10 @@ s_channels (store_t *self, uint64_t notification_id, const char *recipient)
         if (ch->kind == STAFF_WEBHOOK)
             snprintf (secret, sizeof secret, "%s%s",
                       ch->secret_env ? "env:" : "file:", ch->secret_env ? ch->secret_env : ch->secret_file);
-        rc |= sqlarray_i64 (self->deliveries[D_NOTIFICATION], (int64_t) notification_id)
-            | sqlarray_text (self->deliveries[D_CHANNEL], ch->kind == STAFF_WEBHOOK ? "webhook" : "email")
-            | sqlarray_text (self->deliveries[D_DESTINATION], ch->kind == STAFF_WEBHOOK ? ch->url : ch->to)
-            | sqlarray_text (self->deliveries[D_SECRET], secret);
+        rc |= pgarray_i64 (self->deliveries[D_NOTIFICATION], (int64_t) notification_id)
+            | pgarray_text (self->deliveries[D_CHANNEL], ch->kind == STAFF_WEBHOOK ? "webhook" : "email")
+            | pgarray_text (self->deliveries[D_DESTINATION], ch->kind == STAFF_WEBHOOK ? ch->url : ch->to)
+            | pgarray_text (self->deliveries[D_SECRET], secret);
     }
     return rc;
 }
@@ -93,11 +108,11 @@ store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, voi
 {
     if (queued)
         *queued = 0;
-    if (sqlarray_count (self->columns[KEY]) == 0)
+    if (pgarray_count (self->columns[KEY]) == 0)
         return DB_OK;
     const char *params[COLUMNS];
-    for (int i = 0; i < COLUMNS; i++)
-        params[i] = sqlarray_str (self->columns[i]);
+    int lengths[COLUMNS], formats[COLUMNS];
+    pgarray_params (self->columns, COLUMNS, params, lengths, formats);
     PGresult *res;
     db_rc_t rc = db_exec (db, &res,
                           "INSERT INTO notification (request_key, recipient, text, correlation_id,"
@@ -107,9 +122,9 @@ store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, voi
                           " ON CONFLICT (request_key) DO NOTHING"
                           " RETURNING id, request_key, recipient, requested_by, request_sequence,"
                           " requested_ms, correlation_id, request_event_id",
-                          COLUMNS, params, NULL, NULL);
+                          COLUMNS, params, lengths, formats);
     for (int i = 0; i < COLUMNS; i++)
-        sqlarray_reset (self->columns[i]);
+        pgarray_reset (self->columns[i]);
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples (res) && rc == DB_OK; i++) {
@@ -125,26 +140,27 @@ store_flush (store_t *self, db_t *db, int64_t now_ms, store_inserted_fn *fn, voi
             rc = DB_PERMANENT;
     }
     PQclear (res);
-    size_t count = sqlarray_count (self->deliveries[D_NOTIFICATION]);
+    size_t count = pgarray_count (self->deliveries[D_NOTIFICATION]);
     if (rc == DB_OK && count > 0) {
         char now[24];
         snprintf (now, sizeof now, "%" PRId64, now_ms);
         const char *dparams[D_COLUMNS + 1];
-        for (int i = 0; i < D_COLUMNS; i++)
-            dparams[i] = sqlarray_str (self->deliveries[i]);
+        int dlengths[D_COLUMNS + 1], dformats[D_COLUMNS + 1];
+        pgarray_params (self->deliveries, D_COLUMNS, dparams, dlengths, dformats);
         dparams[D_COLUMNS] = now;
+        dlengths[D_COLUMNS] = dformats[D_COLUMNS] = 0;
         rc = db_exec (db, NULL,
                       "INSERT INTO delivery (notification_id, channel, destination, secret_ref, created_ms,"
                       " next_attempt_ms)"
                       " SELECT n, c, d, s, $5::bigint, $5::bigint"
                       " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u (n, c, d, s)"
                       " ON CONFLICT (notification_id, channel, destination) DO NOTHING",
-                      D_COLUMNS + 1, dparams, NULL, NULL);
+                      D_COLUMNS + 1, dparams, dlengths, dformats);
         if (rc == DB_OK && queued)
             *queued = count;
     }
     for (int i = 0; i < D_COLUMNS; i++)
-        sqlarray_reset (self->deliveries[i]);
+        pgarray_reset (self->deliveries[i]);
     return rc;
 }
 

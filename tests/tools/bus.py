@@ -45,6 +45,13 @@ from $CRM_PY_GEN.
       payload decoded. Exits after N events (0: until the timeout, default
       60 s); exit 1 if fewer came.
 
+  bus.py replay ENDPOINT --from N [--max M] [--timeout S]
+      Sends one ReplayRequest to a service's replay endpoint (base port + 2)
+      and prints the ReplayReply as one JSON line: {"first_sequence",
+      "latest_sequence", "more", "error", "events": [{"sequence", "event_id",
+      "hex"}]}, hex the envelope as stored, sequence and event_id its own. Exit 1 if
+      no reply came.
+
   bus.py decode
       Reads hex-encoded Envelopes, one per line (e.g. SELECT encode(envelope,
       'hex') FROM leads.outbox), and prints each as subscribe does.
@@ -201,7 +208,7 @@ def cmd_status(args):
         say(json.dumps({
             "service": st.service, "last_sequence": st.last_sequence,
             "dead_letters": st.dead_letters, "pid": st.pid, "database_up": st.database_up,
-            "started_ms": st.started_ms,
+            "started_ms": st.started_ms, "outbox_retained": st.outbox_retained,
             "sources": [{"source": s.source, "applied_sequence": s.applied_sequence,
                          "latest_sequence": s.latest_sequence, "lag": s.lag} for s in st.sources]}))
         return 0
@@ -361,6 +368,31 @@ def cmd_subscribe(args):
     sub.close()
     ctx.term()
     return 0 if count == 0 or seen >= count else 1
+
+
+def cmd_replay(args):
+    endpoint = args[0]
+    opts = parse_opts(args[1:])
+    ctx = zmq.Context()
+    sock = dealer(ctx, endpoint)
+    req = bus_pb2.ReplayRequest(from_sequence=int(opts["from"]), max_count=int(opts.get("max", "0")))
+    sock.send(req.SerializeToString())
+    frame = recv_reply(sock, None, time.monotonic() + float(opts.get("timeout", "10")))
+    sock.close()
+    ctx.term()
+    if frame is None:
+        say("no ReplayReply from %s" % endpoint)
+        return 1
+    rep = bus_pb2.ReplayReply()
+    rep.ParseFromString(frame)
+    events = []
+    for data in rep.events:
+        env = bus_pb2.Envelope()
+        env.ParseFromString(data)
+        events.append({"sequence": env.sequence, "event_id": env.event_id, "hex": data.hex()})
+    say(json.dumps({"first_sequence": rep.first_sequence, "latest_sequence": rep.latest_sequence,
+                    "more": rep.more, "error": rep.error, "events": events}))
+    return 0
 
 
 def envelope_json(env):
@@ -568,6 +600,8 @@ def main(argv):
         return cmd_subscribe(args)
     if cmd == "decode":
         return cmd_decode(args)
+    if cmd == "replay":
+        return cmd_replay(args)
     if cmd == "fake-source":
         return FakeSource(args[0], int(args[1])).run()
     print(__doc__)
