@@ -24,15 +24,26 @@
     transaction takes whatever is due (at most B): group commit, as in a
     service.
 
+    With --sink the subscriber is crm-benchsink instead (the bus alone, no
+    notifier): the bench waits for its subscription and its start-up replay
+    probe, writes, and then asks the sink's Status until the sink has
+    committed every event. The sink measures the latencies and the end
+    (its last commit); the bench prints first_write_mono_us (CLOCK_MONOTONIC,
+    comparable with the sink's) and its own side: write rate, transaction
+    times and the CPU of its Postgres backend over the run (backend_cpu_ms).
+
     Prints one key=value line on stdout and exits 0 if every event was seen
-    stored, 1 if not (timeout), 2 on a bad option or setup failure.
+    stored (or, with --sink, committed by the sink), 1 if not (timeout), 2 on
+    a bad option or setup failure.
 */
+#include "benchbus_sink.h"
 #include "clock.h"
 #include "config.h"
 #include "consumer.h"
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
+#include "procstat.h"
 #include "crm/v1/bus.pb-c.h"
 #include "crm/v1/notifier.pb-c.h"
 
@@ -55,6 +66,7 @@ typedef struct {
     long ready_s;         // wait at most this long for the notifier
     const char *label;    // printed first on the result line
     bool verbose;         // one line on stderr per replay request served
+    bool sink;            // the subscriber is crm-benchsink, not the notifier
 } options_t;
 
 typedef struct {
@@ -67,6 +79,9 @@ typedef struct {
     zsock_t *sub;         // to the notifier's PUB
     zsock_t *dealer;      // to the notifier's replay endpoint
     consumer_t notifier;  // our position in the notifier's outbox
+    benchbus_sink_t *sinkw;  // --sink: the sink's Status
+    int backend_pid;         // our Postgres backend
+    double backend_cpu_ms;   // its CPU at the first write
     bool subscribed;      // the notifier has subscribed to our PUB
     bool heard;           // we have had the notifier's heartbeat
     bool probed;          // we have answered a replay request with nothing to send
@@ -92,7 +107,7 @@ typedef struct {
 static const char s_usage[] =
     "usage: crm-benchbus [--count N] [--batch B] [--rate R] [--size BYTES]\n"
     "                    [--timeout S] [--ready-timeout S] [--label L]\n"
-    "                    [--verbose]\n"
+    "                    [--verbose] [--sink]\n"
     "Writes N (default 300000) NotificationRequested events of about BYTES (default\n"
     "200) encoded into the bench outbox, at most B (default 500) per transaction, at\n"
     "R events/s (default 0: as fast as it goes), and waits until the notifier has\n"
@@ -100,7 +115,9 @@ static const char s_usage[] =
     "the bus migrations (default common/migrations). Environment as for a service\n"
     "(CRM_BENCH_PORT, CRM_NOTIFIER_PORT, PGHOST, PGPORT, PGDATABASE, ...).\n"
     "Prints one key=value line; exits 0 if every event was stored, 1 if not.\n"
-    "--verbose: one line on stderr per replay request the notifier sends us.\n";
+    "--verbose: one line on stderr per replay request the notifier sends us.\n"
+    "--sink: the subscriber is crm-benchsink (CRM_BENCHSINK_PORT); done when its\n"
+    "Status says it has committed every event.\n";
 
 //  --------------------------------------------------------------------------
 //  Time
@@ -156,6 +173,7 @@ s_parse_options (options_t *opt, int argc, char **argv)
         {"ready-timeout", required_argument, NULL, 'w'},
         {"label", required_argument, NULL, 'l'},
         {"verbose", no_argument, NULL, 'v'},
+        {"sink", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -171,6 +189,7 @@ s_parse_options (options_t *opt, int argc, char **argv)
             case 'w': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
             case 'l': opt->label = optarg; break;
             case 'v': opt->verbose = true; break;
+            case 'k': opt->sink = true; break;
             case 'h': fputs (s_usage, stdout); return -1;
             default: fputs (s_usage, stderr); return 2;
         }
@@ -435,6 +454,23 @@ s_heartbeat (bench_t *self)
     }
 }
 
+//  --sink: how far the sink has committed our events.
+static void
+s_read_sink (bench_t *self)
+{
+    if (!benchbus_sink_read (self->sinkw))
+        return;
+    self->heard = true;
+    uint64_t applied = benchbus_sink_applied (self->sinkw);
+    long seen = applied > self->base ? (long) (applied - self->base) : 0;
+    if (seen > self->opt.count)
+        seen = self->opt.count;
+    if (seen > self->seen) {
+        self->seen = seen;
+        self->last_seen_us = s_mono_us ();
+    }
+}
+
 //  Waits up to timeout_ms for any socket and reads what is there.
 static void
 s_poll (bench_t *self, long timeout_ms)
@@ -445,9 +481,12 @@ s_poll (bench_t *self, long timeout_ms)
         {zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0},
         {zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0},
         {zsock_resolve (self->pub), 0, ZMQ_POLLIN, 0},
+        {self->sinkw ? zsock_resolve (benchbus_sink_sock (self->sinkw)) : NULL, 0, ZMQ_POLLIN, 0},
     };
-    if (zmq_poll (items, 4, timeout_ms) <= 0)
+    if (zmq_poll (items, self->sinkw ? 5 : 4, timeout_ms) <= 0)
         return;
+    if (self->sinkw && (items[4].revents & ZMQ_POLLIN))
+        s_read_sink (self);
     //  Read everything queued, so that a long commit never leaves it waiting.
     while (zsock_events (self->sub) & ZMQ_POLLIN)
         s_read_sub (self);
@@ -480,6 +519,21 @@ s_bind (bench_t *self, int type, int kind)
     return sock;
 }
 
+//  What the run keeps per event, and the fixed parts of its payloads.
+static int
+s_alloc (bench_t *self)
+{
+    self->seen_map = calloc ((size_t) self->opt.count, 1);
+    self->latency_ms = calloc ((size_t) self->opt.count, sizeof *self->latency_ms);
+    self->to_notifier_ms = calloc ((size_t) self->opt.count, sizeof *self->to_notifier_ms);
+    if (!self->seen_map || !self->latency_ms || !self->to_notifier_ms)
+        return -1;
+    snprintf (self->key_prefix, sizeof self->key_prefix, "bench:%d:%" PRId64 ":", (int) getpid (),
+              clock_now_ms ());
+    memset (self->text, 'x', sizeof self->text - 1);
+    return 0;
+}
+
 static int
 s_setup (bench_t *self)
 {
@@ -504,6 +558,15 @@ s_setup (bench_t *self)
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->pub || !self->replay || !self->sub || !self->dealer)
         return -1;
+    self->backend_pid = procstat_backend_pid (self->db);
+    if (self->opt.sink) {  // the notifier's sockets stay unconnected
+        self->sinkw = benchbus_sink_new ("bench");
+        if (!self->sinkw)
+            return -1;
+        consumer_init (&self->notifier, "notifier", 0);
+        self->notifier.probe = false;
+        return s_alloc (self);
+    }
     char pub[128], replay[128];
     config_peer_endpoint ("notifier", CONFIG_PUB, pub, sizeof pub);
     config_peer_endpoint ("notifier", CONFIG_REPLAY, replay, sizeof replay);
@@ -517,15 +580,7 @@ s_setup (bench_t *self)
         return -1;
     }
     consumer_init (&self->notifier, "notifier", 0);
-    self->seen_map = calloc ((size_t) self->opt.count, 1);
-    self->latency_ms = calloc ((size_t) self->opt.count, sizeof *self->latency_ms);
-    self->to_notifier_ms = calloc ((size_t) self->opt.count, sizeof *self->to_notifier_ms);
-    if (!self->seen_map || !self->latency_ms || !self->to_notifier_ms)
-        return -1;
-    snprintf (self->key_prefix, sizeof self->key_prefix, "bench:%d:%" PRId64 ":", (int) getpid (),
-              clock_now_ms ());
-    memset (self->text, 'x', sizeof self->text - 1);
-    return 0;
+    return s_alloc (self);
 }
 
 //  Text length that makes the Envelope of a mid-run event opt.size bytes.
@@ -546,6 +601,7 @@ s_teardown (bench_t *self)
     zsock_destroy (&self->replay);
     zsock_destroy (&self->sub);
     zsock_destroy (&self->dealer);
+    benchbus_sink_destroy (&self->sinkw);
     outbox_destroy (&self->outbox);
     db_destroy (&self->db);
     free (self->seen_map);
@@ -593,8 +649,20 @@ main (int argc, char **argv)
     //  Ready when the notifier has subscribed to us and we hear its
     //  heartbeat (so that we know where its outbox stands).
     int64_t ready_deadline = clock_mono_ms () + self.opt.ready_s * 1000;
-    while (!zsys_interrupted && !(self.subscribed && self.heard) && clock_mono_ms () < ready_deadline)
-        s_poll (&self, 50);
+    //  With --sink: when the sink has subscribed and answers Status.
+    while (!zsys_interrupted && !(self.subscribed && self.heard) && clock_mono_ms () < ready_deadline) {
+        if (self.sinkw)
+            benchbus_sink_ask (self.sinkw, clock_mono_ms ());
+        s_poll (&self, self.sinkw ? 5 : 50);
+    }
+    if (!(self.subscribed && self.heard) && self.sinkw) {
+        fprintf (stderr,
+                 "crm-benchbus: crm-benchsink did not %s within %ld s (is it running, with"
+                 " CRM_BENCHSINK_PORT and CRM_BENCH_PORT set alike?)\n",
+                 self.subscribed ? "answer Status" : "subscribe", self.opt.ready_s);
+        s_teardown (&self);
+        return 2;
+    }
     if (!(self.subscribed && self.heard)) {
         fprintf (stderr,
                  "crm-benchbus: the notifier did not %s within %ld s (is it running with"
@@ -615,6 +683,7 @@ main (int argc, char **argv)
     for (int64_t until = clock_mono_ms () + 100; clock_mono_ms () < until;)
         s_poll (&self, 20);
 
+    self.backend_cpu_ms = procstat_cpu_ms (self.backend_pid);
     int64_t start_us = s_mono_us ();
     self.first_write_us = start_us;
     int64_t give_up_us = 0;
@@ -639,8 +708,10 @@ main (int argc, char **argv)
         if (give_up_us && s_mono_us () > give_up_us)
             break;
         long wait_ms = 0;
+        if (self.written == self.opt.count && self.sinkw)
+            benchbus_sink_ask (self.sinkw, clock_mono_ms ());
         if (self.written == self.opt.count)
-            wait_ms = 20;
+            wait_ms = self.sinkw ? 2 : 20;
         else if (self.opt.rate > 0 && due - self.written <= 0) {
             //  until the next event is due (at least 1 ms: poll's grain)
             double next_us = (double) (self.written + 1) * 1e6 / (double) self.opt.rate;
@@ -650,6 +721,7 @@ main (int argc, char **argv)
         s_poll (&self, wait_ms);
     }
 
+    double backend_cpu_ms = procstat_cpu_ms (self.backend_pid) - self.backend_cpu_ms;
     double elapsed_s =
         (double) ((self.last_seen_us ? self.last_seen_us : s_mono_us ()) - self.first_write_us) / 1e6;
     double write_s = (double) (self.last_write_us - self.first_write_us) / 1e6;
@@ -663,7 +735,8 @@ main (int argc, char **argv)
             " rate_target=%ld write_per_s=%.0f events_per_s=%.0f elapsed_s=%.3f"
             " p50_ms=%.1f p90_ms=%.1f p99_ms=%.1f max_ms=%.1f mean_ms=%.1f"
             " txn_ms_mean=%.2f txn_ms_max=%.1f to_notifier_p50_ms=%.0f to_notifier_p99_ms=%.0f"
-            " replays_served=%ld replayed_events=%ld notifier_replays=%ld duplicates=%ld\n",
+            " replays_served=%ld replayed_events=%ld notifier_replays=%ld duplicates=%ld"
+            " first_write_mono_us=%" PRId64 " backend_cpu_ms=%.0f\n",
             self.opt.label, self.opt.count, self.seen, self.opt.count - self.seen, self.opt.batch,
             self.transactions, event_bytes, self.opt.rate, write_s > 0 ? (double) self.written / write_s : 0,
             elapsed_s > 0 ? (double) self.seen / elapsed_s : 0, elapsed_s,
@@ -672,7 +745,8 @@ main (int argc, char **argv)
             mean, self.transactions ? (double) self.txn_us_total / 1000.0 / (double) self.transactions : 0,
             (double) self.txn_us_max / 1000.0, s_percentile (self.to_notifier_ms, self.seen, 0.50),
             s_percentile (self.to_notifier_ms, self.seen, 0.99), self.replay_requests_served,
-            self.replay_events_served, self.notifier_replays, self.stored_duplicate);
+            self.replay_events_served, self.notifier_replays, self.stored_duplicate, self.first_write_us,
+            backend_cpu_ms);
     fflush (stdout);
     rc = self.seen == self.opt.count ? 0 : 1;
     s_teardown (&self);
