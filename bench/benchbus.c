@@ -218,13 +218,32 @@ s_migrate (bench_t *self)
 //  --------------------------------------------------------------------------
 //  Producing
 
+//  Writes prefix and then n (>= 0) in decimal into out (room for both and
+//  20 digits); returns out. snprintf's cost showed in the write loop's
+//  profile, three times per event.
+static char *
+s_number (char *out, const char *prefix, long n)
+{
+    size_t len = strlen (prefix);
+    memcpy (out, prefix, len);
+    char digits[24];
+    int k = 0;
+    do
+        digits[k++] = (char) ('0' + n % 10);
+    while ((n /= 10) > 0);
+    while (k > 0)
+        out[len++] = digits[--k];
+    out[len] = 0;
+    return out;
+}
+
 //  Packs request number i (0-based) into buf; returns its length.
 static size_t
 s_pack_request (bench_t *self, long i, uint8_t *buf, size_t text_len)
 {
     char key[96], recipient[32];
-    snprintf (key, sizeof key, "%s%ld", self->key_prefix, i);
-    snprintf (recipient, sizeof recipient, "manager-%ld", i % 64);
+    s_number (key, self->key_prefix, i);
+    s_number (recipient, "manager-", i % 64);
     Crm__V1__NotificationRequested req = CRM__V1__NOTIFICATION_REQUESTED__INIT;
     req.request_key = key;
     req.recipient = recipient;
@@ -269,7 +288,7 @@ s_write_batch (bench_t *self, long n, size_t text_len)
         long i = self->written + k;
         size_t len = s_pack_request (self, i, payload, text_len);
         char correlation[32];
-        snprintf (correlation, sizeof correlation, "bench:%ld", i);
+        s_number (correlation, "bench:", i);
         if (outbox_add (self->outbox, "NotificationRequested", correlation, "", payload, len)) {
             db_rollback (self->db);
             outbox_discard (self->outbox);

@@ -51,14 +51,14 @@ typedef struct {
     service_t *svc;
     tally_t tally[SINK_TYPES];  // the open batch's counters
     int n_tally;
-    int64_t *stamps;            // time_ms of each event in the open batch
+    int64_t *stamps;  // time_ms of each event in the open batch
     size_t n_stamps, cap_stamps;
-    uint32_t *latency_us;       // one per committed event
+    uint32_t *latency_us;  // one per committed event
     size_t n_latency, cap_latency;
     long batches;
     int64_t first_commit_us, last_commit_us;  // CLOCK_MONOTONIC
     int backend_pid;
-    double backend_cpu_ms;      // at start
+    double backend_cpu_ms;  // at start
 } sink_t;
 
 static int
@@ -89,7 +89,8 @@ s_event (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason
     sink_t *self = arg;
     int i = 0;
     while (i < self->n_tally
-           && (strcmp (self->tally[i].type, event->type) != 0 || strcmp (self->tally[i].source, event->source) != 0))
+           && (strcmp (self->tally[i].type, event->type) != 0
+               || strcmp (self->tally[i].source, event->source) != 0))
         i++;
     if (i == self->n_tally) {
         if (i == SINK_TYPES)
@@ -210,8 +211,8 @@ s_report (sink_t *self)
             n, self->batches, self->batches ? (double) n / (double) self->batches : 0, self->first_commit_us,
             self->last_commit_us, s_percentile (self->latency_us, n, 0.50),
             s_percentile (self->latency_us, n, 0.90), s_percentile (self->latency_us, n, 0.99),
-            n ? self->latency_us[n - 1] / 1000.0 : 0, n ? mean / (double) n / 1000.0 : 0, own_ms, self->backend_pid,
-            cpu_ms);
+            n ? self->latency_us[n - 1] / 1000.0 : 0, n ? mean / (double) n / 1000.0 : 0, own_ms,
+            self->backend_pid, cpu_ms);
     fflush (stdout);
 }
 

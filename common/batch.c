@@ -20,13 +20,16 @@ static const char *s_catalog[] = {
 void
 batch_work_free (work_t *w)
 {
-    crm__v1__envelope__free_unpacked (w->event, NULL);
+    //  An event lives in the batch's arena: it goes with arena_reset.
     crm__v1__command__free_unpacked (w->command, NULL);
     zmsg_destroy (&w->msg);
     for (size_t i = 0; i < w->reply.n_fields; i++)
         free (w->reply.fields[i]);
     free (w->reply.payload);
-    memset (w, 0, sizeof *w);
+    w->reply.n_fields = 0;
+    w->reply.payload = NULL;
+    w->event = NULL;
+    w->command = NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -53,7 +56,12 @@ batch_push (service_t *self, work_kind_t kind)
         self->work_cap = cap;
     }
     work_t *w = &self->work[self->nwork++];
-    memset (w, 0, sizeof *w);
+    memset (w, 0, offsetof (work_t, reply));
+    w->reply.code[0] = w->reply.message[0] = w->reply.type[0] = 0;
+    w->reply.n_fields = 0;
+    w->reply.payload = NULL;
+    w->reply.len = 0;
+    w->bad_source[0] = w->reason[0] = 0;
     w->kind = kind;
     return w;
 }
@@ -143,6 +151,14 @@ batch_read_command (service_t *self)
     w->msg = routing;
 }
 
+//  Decodes an envelope into the batch's arena; NULL if it does not decode.
+static Crm__V1__Envelope *
+s_unpack (service_t *self, const void *data, size_t len)
+{
+    return crm__v1__envelope__unpack (arena_allocator (self->arena), len, data);
+}
+
+//  env is in the arena: what is not taken is simply left there.
 static void
 s_offer (service_t *self, int index, Crm__V1__Envelope *env)
 {
@@ -159,47 +175,93 @@ s_offer (service_t *self, int index, Crm__V1__Envelope *env)
         log_debug ("gap in sequence", "source", src->state.source, "sequence",
                    log_u64 (seq, env->sequence), "accepted", log_u64 (acc, src->state.accepted), NULL);
     }
-    crm__v1__envelope__free_unpacked (env, NULL);
 }
 
-void
+//  A message from a source that is not a well-formed event: parts (n of
+//  them, closed here) and whatever else the message holds become a zmsg
+//  for its dead letter.
+static void
+s_bad_parts (service_t *self, source_t *src, zmq_msg_t *parts, int n, const char *fmt, const char *topic)
+{
+    zmsg_t *msg = zmsg_new ();
+    void *sock = zsock_resolve (src->sub);
+    bool more = zmq_msg_more (&parts[n - 1]);
+    for (int i = 0; i < n; i++) {
+        zmsg_addmem (msg, zmq_msg_data (&parts[i]), zmq_msg_size (&parts[i]));
+        zmq_msg_close (&parts[i]);
+    }
+    while (more) {  // the parts of a message arrive together: this never waits
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        if (zmq_msg_recv (&part, sock, 0) < 0)
+            break;
+        zmsg_addmem (msg, zmq_msg_data (&part), zmq_msg_size (&part));
+        more = zmq_msg_more (&part);
+        zmq_msg_close (&part);
+    }
+    s_bad (self, src->state.source, &msg, fmt, topic);
+    zmsg_destroy (&msg);
+}
+
+//  One [topic][body] message from a source's SUB, read with zmq_msg_t
+//  (no czmq frames: nothing allocated per event but the arena's share).
+bool
 batch_read_sub (service_t *self, int index)
 {
     source_t *src = &self->sources[index];
-    zmsg_t *msg = zmsg_recv (src->sub);
-    if (!msg)
-        return;
-    char *topic = zmsg_popstr (msg);
-    zframe_t *body = zmsg_first (msg);
-    size_t prefix = strlen (src->state.source);
-    if (topic && body && zmsg_size (msg) == 1 && strcmp (topic + prefix, ".Heartbeat") == 0) {
-        Crm__V1__Heartbeat *hb =
-            crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (hb && strcmp (hb->source, src->state.source) == 0)
-            consumer_announce (&src->state, hb->latest_sequence);
-        else
-            s_bad (self, src->state.source, &msg, "malformed heartbeat");
-        crm__v1__heartbeat__free_unpacked (hb, NULL);
+    void *sock = zsock_resolve (src->sub);
+    zmq_msg_t parts[2];
+    zmq_msg_init (&parts[0]);
+    if (zmq_msg_recv (&parts[0], sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&parts[0]);
+        return false;
     }
-    else if (!topic || !body || zmsg_size (msg) != 1)
-        s_bad (self, src->state.source, &msg, "not a [topic][Envelope] message");
-    else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
-        s_bad (self, src->state.source, &msg, "event exceeds CRM_MAX_MESSAGE_BYTES");
-    else {
-        Crm__V1__Envelope *env =
-            crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (!env)
-            s_bad (self, src->state.source, &msg, "undecodable envelope on topic %.64s", topic);
-        else if (strcmp (env->source, src->state.source) != 0 || env->sequence == 0) {
-            s_bad (self, src->state.source, &msg, "unknown sender '%.32s' or no sequence on %.64s",
-                   env->source, topic);
-            crm__v1__envelope__free_unpacked (env, NULL);
+    int n = 1;
+    if (zmq_msg_more (&parts[0])) {
+        zmq_msg_init (&parts[1]);
+        if (zmq_msg_recv (&parts[1], sock, 0) >= 0)
+            n = 2;
+        else
+            zmq_msg_close (&parts[1]);
+    }
+    if (n != 2 || zmq_msg_more (&parts[1])) {
+        s_bad_parts (self, src, parts, n, "not a [topic][Envelope] message%s", "");
+        return true;
+    }
+    char topic[96];
+    size_t topic_len = zmq_msg_size (&parts[0]);
+    snprintf (topic, sizeof topic, "%.*s", (int) (topic_len < sizeof topic ? topic_len : sizeof topic - 1),
+              (const char *) zmq_msg_data (&parts[0]));
+    const uint8_t *body = zmq_msg_data (&parts[1]);
+    size_t len = zmq_msg_size (&parts[1]), prefix = strlen (src->state.source);
+    if (strlen (topic) == topic_len && topic_len > prefix && strcmp (topic + prefix, ".Heartbeat") == 0) {
+        Crm__V1__Heartbeat *hb = crm__v1__heartbeat__unpack (NULL, len, body);
+        if (hb && strcmp (hb->source, src->state.source) == 0) {
+            consumer_announce (&src->state, hb->latest_sequence);
+            zmq_msg_close (&parts[0]);
+            zmq_msg_close (&parts[1]);
         }
         else
-            s_offer (self, index, env);
+            s_bad_parts (self, src, parts, 2, "malformed heartbeat%s", "");
+        crm__v1__heartbeat__free_unpacked (hb, NULL);
+        return true;
     }
-    zstr_free (&topic);
-    zmsg_destroy (&msg);
+    Crm__V1__Envelope *env = NULL;
+    if (len > (size_t) self->cfg.max_message_bytes)
+        s_bad_parts (self, src, parts, 2, "event exceeds CRM_MAX_MESSAGE_BYTES%s", "");
+    else if (!(env = s_unpack (self, body, len)))
+        s_bad_parts (self, src, parts, 2, "undecodable envelope on topic %.64s", topic);
+    else if (strcmp (env->source, src->state.source) != 0 || env->sequence == 0) {
+        char why[160];
+        snprintf (why, sizeof why, "unknown sender '%.32s' or no sequence on %.64s", env->source, topic);
+        s_bad_parts (self, src, parts, 2, "%s", why);
+    }
+    else {
+        zmq_msg_close (&parts[0]);
+        zmq_msg_close (&parts[1]);
+        s_offer (self, index, env);
+    }
+    return true;
 }
 
 void
@@ -236,12 +298,9 @@ batch_read_replay_reply (service_t *self, int index)
                reply->first_sequence);
     }
     for (size_t i = 0; i < reply->n_events; i++) {
-        Crm__V1__Envelope *env =
-            crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
+        Crm__V1__Envelope *env = s_unpack (self, reply->events[i].data, reply->events[i].len);
         if (env && strcmp (env->source, src->state.source) == 0)
             s_offer (self, index, env);
-        else
-            crm__v1__envelope__free_unpacked (env, NULL);
     }
     consumer_replay_done (&src->state);
     crm__v1__replay_reply__free_unpacked (reply, NULL);
@@ -515,9 +574,10 @@ s_apply (service_t *self, size_t from, size_t count)
             stats_applied (&self->stats, w->event->type);
             //  Every event's trace across the bus, when asked for (a line per
             //  event and consumer is too many to keep at info).
-            log_debug ("event applied", "source", w->event->source, "sequence",
-                       log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type, "event_id",
-                       w->event->event_id, "correlation_id", w->event->correlation_id, NULL);
+            if (log_enabled (LOG_LEVEL_DEBUG))
+                log_debug ("event applied", "source", w->event->source, "sequence",
+                           log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type, "event_id",
+                           w->event->event_id, "correlation_id", w->event->correlation_id, NULL);
         }
         if (w->kind == WORK_COMMAND && !*w->reply.code && strcmp (w->command->type, "RetryDeadLetter") == 0)
             deadletter_committed (self, w->command);
@@ -547,6 +607,7 @@ s_unavailable (service_t *self)
             batch_work_free (w);
     }
     self->nwork = kept;
+    arena_reset (self->arena);  // no event is left
     for (int i = 0; i < self->source_count; i++)
         consumer_rollback (&self->sources[i].state);
 }
@@ -554,8 +615,10 @@ s_unavailable (service_t *self)
 void
 batch_process (service_t *self)
 {
-    if (self->nwork == 0)
+    if (self->nwork == 0) {
+        arena_reset (self->arena);  // events read and not taken (repeats, gaps)
         return;
+    }
     service_rc_t rc = db_is_up (self->db) ? s_apply (self, 0, self->nwork) : SERVICE_RETRY;
     for (size_t i = 0; rc == SERVICE_FAIL && i < self->nwork; i++) {
         //  Some item is at fault: apply one per transaction to find it.
@@ -578,6 +641,7 @@ batch_process (service_t *self)
     for (size_t i = 0; i < self->nwork; i++)
         batch_work_free (&self->work[i]);
     self->nwork = 0;
+    arena_reset (self->arena);
 }
 
 
