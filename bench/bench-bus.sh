@@ -266,6 +266,7 @@ bus_phase() {
                  'BEGIN { printf "%.0f\n", (b > a ? n / ((b - a) / 1e6) : 0) }')
   say "$name events=$count rate_target=$rate events_per_s=$PHASE_RATE p50_ms=$(kv p50_ms "$sink")" \
       "p90_ms=$(kv p90_ms "$sink") p99_ms=$(kv p99_ms "$sink") max_ms=$(kv max_ms "$sink")" \
+      "before_sink_txn_p50_ms=$(kv waited_p50_ms "$sink") before_sink_txn_p99_ms=$(kv waited_p99_ms "$sink")" \
       "events_per_batch=$(kv events_per_batch "$sink") write_per_s=$(kv write_per_s "$line")" \
       "transactions=$(kv transactions "$line") txn_ms_mean=$(kv txn_ms_mean "$line")" \
       "replays_served=$(kv replays_served "$line")"

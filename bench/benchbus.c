@@ -36,7 +36,7 @@
     stored (or, with --sink, committed by the sink), 1 if not (timeout), 2 on
     a bad option or setup failure.
 */
-#include "benchbus_sink.h"
+#include "benchbus.h"
 #include "clock.h"
 #include "config.h"
 #include "consumer.h"
@@ -56,54 +56,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
-typedef struct {
-    long count;           // events to write
-    long batch;           // at most this many per transaction
-    long rate;            // events/s, 0: as fast as possible
-    long size;            // target size of the encoded Envelope, bytes
-    long timeout_s;       // give up this long after the last write
-    long ready_s;         // wait at most this long for the notifier
-    const char *label;    // printed first on the result line
-    bool verbose;         // one line on stderr per replay request served
-    bool sink;            // the subscriber is crm-benchsink, not the notifier
-} options_t;
-
-typedef struct {
-    options_t opt;
-    config_t cfg;
-    db_t *db;
-    outbox_t *outbox;
-    zsock_t *pub;         // XPUB on P+1
-    zsock_t *replay;      // ROUTER on P+2
-    zsock_t *sub;         // to the notifier's PUB
-    zsock_t *dealer;      // to the notifier's replay endpoint
-    consumer_t notifier;  // our position in the notifier's outbox
-    benchbus_sink_t *sinkw;  // --sink: the sink's Status
-    int backend_pid;         // our Postgres backend
-    double backend_cpu_ms;   // its CPU at the first write
-    bool subscribed;      // the notifier has subscribed to our PUB
-    bool heard;           // we have had the notifier's heartbeat
-    bool probed;          // we have answered a replay request with nothing to send
-    uint64_t base;        // our outbox's last sequence before this run
-    long written;         // events committed
-    long transactions;
-    int64_t txn_us_total;  // time in s_write_batch (BEGIN to COMMIT + publish)
-    int64_t txn_us_max;
-    long seen;               // distinct requests seen stored
-    uint8_t *seen_map;       // one byte per event
-    double *latency_ms;      // one per seen event, in arrival order
-    double *to_notifier_ms;  // requested_ms to the notifier's outbox_write stamp (whole ms)
-    int64_t first_write_us;  // monotonic
-    int64_t last_write_us;
-    int64_t last_seen_us;
-    int64_t next_heartbeat;  // monotonic ms
-    long replay_requests_served, replay_events_served;
-    long notifier_replays, stored_foreign, stored_duplicate;
-    char key_prefix[48];
-    char text[4096];
-} bench_t;
-
 static const char s_usage[] =
     "usage: crm-benchbus [--count N] [--batch B] [--rate R] [--size BYTES]\n"
     "                    [--timeout S] [--ready-timeout S] [--label L]\n"
@@ -118,25 +70,6 @@ static const char s_usage[] =
     "--verbose: one line on stderr per replay request the notifier sends us.\n"
     "--sink: the subscriber is crm-benchsink (CRM_BENCHSINK_PORT); done when its\n"
     "Status says it has committed every event.\n";
-
-//  --------------------------------------------------------------------------
-//  Time
-
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static double
-s_real_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
 
 //  --------------------------------------------------------------------------
 //  Options and migrations
@@ -281,7 +214,7 @@ static int
 s_write_batch (bench_t *self, long n, size_t text_len)
 {
     uint8_t payload[8192];
-    int64_t begin_us = s_mono_us ();
+    int64_t begin_us = benchbus_mono_us ();
     if (db_begin (self->db) != DB_OK)
         return -1;
     for (long k = 0; k < n; k++) {
@@ -304,217 +237,12 @@ s_write_batch (bench_t *self, long n, size_t text_len)
     outbox_publish (self->outbox, self->pub);
     self->written += n;
     self->transactions++;
-    self->last_write_us = s_mono_us ();
+    self->last_write_us = benchbus_mono_us ();
     int64_t took = self->last_write_us - begin_us;
     self->txn_us_total += took;
     if (took > self->txn_us_max)
         self->txn_us_max = took;
     return 0;
-}
-
-//  --------------------------------------------------------------------------
-//  Sockets
-
-static void
-s_serve_replay (bench_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->replay);
-    if (!msg)
-        return;
-    zframe_t *request = zmsg_last (msg);
-    if (request && zmsg_size (msg) > 1) {
-        zmsg_remove (msg, request);
-        zframe_t *reply =
-            outbox_replay (self->outbox, self->db, zframe_data (request), zframe_size (request));
-        Crm__V1__ReplayRequest *req =
-            crm__v1__replay_request__unpack (NULL, zframe_size (request), zframe_data (request));
-        if (req && req->from_sequence > outbox_last_sequence (self->outbox))
-            self->probed = true;
-        if (req && req->from_sequence <= outbox_last_sequence (self->outbox)) {
-            uint64_t left = outbox_last_sequence (self->outbox) - req->from_sequence + 1;
-            uint64_t max = req->max_count && req->max_count < 1000 ? req->max_count : 1000;
-            self->replay_requests_served++;
-            self->replay_events_served += (long) (left < max ? left : max);
-            if (self->opt.verbose)
-                fprintf (stderr,
-                         "crm-benchbus: replay from %" PRIu64 " (max %u) served at head %" PRIu64
-                         ", %ld written, %ld seen stored\n",
-                         req->from_sequence, req->max_count, outbox_last_sequence (self->outbox),
-                         self->written, self->seen);
-        }
-        crm__v1__replay_request__free_unpacked (req, NULL);
-        zframe_destroy (&request);
-        if (reply) {
-            zmsg_append (msg, &reply);
-            zmsg_send (&msg, self->replay);
-        }
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_xpub (bench_t *self)
-{
-    zframe_t *frame = zframe_recv (self->pub);
-    if (frame && zframe_size (frame) > 0 && zframe_data (frame)[0] == 1)
-        self->subscribed = true;
-    zframe_destroy (&frame);
-}
-
-//  One envelope from the notifier (live or replayed).
-static void
-s_stored_event (bench_t *self, Crm__V1__Envelope *env)
-{
-    if (consumer_offer (&self->notifier, env->sequence) != CONSUMER_ACCEPT)
-        return;
-    consumer_commit (&self->notifier, env->sequence);
-    if (strcmp (env->type, "NotificationStored") != 0)
-        return;
-    Crm__V1__NotificationStored *stored =
-        crm__v1__notification_stored__unpack (NULL, env->payload.len, env->payload.data);
-    if (!stored)
-        return;
-    double now = s_real_ms ();
-    if (strcmp (stored->requested_by, "bench") != 0 || stored->request_sequence <= self->base
-        || stored->request_sequence > self->base + (uint64_t) self->opt.count)
-        self->stored_foreign++;
-    else {
-        long i = (long) (stored->request_sequence - self->base - 1);
-        if (self->seen_map[i])
-            self->stored_duplicate++;
-        else {
-            self->seen_map[i] = 1;
-            self->to_notifier_ms[self->seen] = (double) (env->time_ms - stored->requested_ms);
-            self->latency_ms[self->seen++] = now - (double) stored->requested_ms;
-            self->last_seen_us = s_mono_us ();
-        }
-    }
-    crm__v1__notification_stored__free_unpacked (stored, NULL);
-}
-
-static void
-s_read_sub (bench_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->sub);
-    if (!msg)
-        return;
-    zframe_t *topic = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (zmsg_size (msg) == 2 && zframe_streq (topic, "notifier.Heartbeat")) {
-        Crm__V1__Heartbeat *hb = crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (hb) {
-            if (!self->heard) {  // our position: the notifier's head now
-                consumer_init (&self->notifier, "notifier", hb->latest_sequence);
-                self->notifier.probe = false;
-                self->heard = true;
-            }
-            consumer_announce (&self->notifier, hb->latest_sequence);
-        }
-        crm__v1__heartbeat__free_unpacked (hb, NULL);
-    }
-    else if (zmsg_size (msg) == 2 && self->heard) {
-        Crm__V1__Envelope *env = crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (env)
-            s_stored_event (self, env);
-        crm__v1__envelope__free_unpacked (env, NULL);
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_dealer (bench_t *self)
-{
-    zframe_t *frame = zframe_recv (self->dealer);
-    if (!frame)
-        return;
-    Crm__V1__ReplayReply *reply =
-        crm__v1__replay_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
-    zframe_destroy (&frame);
-    if (reply && !*reply->error) {
-        consumer_announce (&self->notifier, reply->latest_sequence);
-        if (reply->first_sequence)
-            consumer_skip_to (&self->notifier, reply->first_sequence);
-        for (size_t i = 0; i < reply->n_events; i++) {
-            Crm__V1__Envelope *env =
-                crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
-            if (env)
-                s_stored_event (self, env);
-            crm__v1__envelope__free_unpacked (env, NULL);
-        }
-        consumer_replay_done (&self->notifier);
-    }
-    crm__v1__replay_reply__free_unpacked (reply, NULL);
-}
-
-static void
-s_request_replay (bench_t *self, int64_t now_ms)
-{
-    if (!self->heard || !consumer_wants_replay (&self->notifier, now_ms, self->cfg.replay_timeout_ms))
-        return;
-    Crm__V1__ReplayRequest req = CRM__V1__REPLAY_REQUEST__INIT;
-    req.from_sequence = self->notifier.accepted + 1;
-    req.max_count = 1000;
-    uint8_t buf[32];
-    size_t len = crm__v1__replay_request__pack (&req, buf);
-    zmq_send (zsock_resolve (self->dealer), buf, len, ZMQ_DONTWAIT);
-    consumer_replay_sent (&self->notifier, now_ms);
-    self->notifier_replays++;
-}
-
-//  Sends our heartbeat when it is due (every CRM_HEARTBEAT_MS), as a
-//  service does, so that the notifier notices a lost tail.
-static void
-s_heartbeat (bench_t *self)
-{
-    int64_t now = clock_mono_ms ();
-    if (now >= self->next_heartbeat) {
-        outbox_heartbeat (self->outbox, self->pub);
-        self->next_heartbeat = now + self->cfg.heartbeat_ms;
-    }
-}
-
-//  --sink: how far the sink has committed our events.
-static void
-s_read_sink (bench_t *self)
-{
-    if (!benchbus_sink_read (self->sinkw))
-        return;
-    self->heard = true;
-    uint64_t applied = benchbus_sink_applied (self->sinkw);
-    long seen = applied > self->base ? (long) (applied - self->base) : 0;
-    if (seen > self->opt.count)
-        seen = self->opt.count;
-    if (seen > self->seen) {
-        self->seen = seen;
-        self->last_seen_us = s_mono_us ();
-    }
-}
-
-//  Waits up to timeout_ms for any socket and reads what is there.
-static void
-s_poll (bench_t *self, long timeout_ms)
-{
-    s_heartbeat (self);
-    zmq_pollitem_t items[] = {
-        {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->pub), 0, ZMQ_POLLIN, 0},
-        {self->sinkw ? zsock_resolve (benchbus_sink_sock (self->sinkw)) : NULL, 0, ZMQ_POLLIN, 0},
-    };
-    if (zmq_poll (items, self->sinkw ? 5 : 4, timeout_ms) <= 0)
-        return;
-    if (self->sinkw && (items[4].revents & ZMQ_POLLIN))
-        s_read_sink (self);
-    //  Read everything queued, so that a long commit never leaves it waiting.
-    while (zsock_events (self->sub) & ZMQ_POLLIN)
-        s_read_sub (self);
-    while (zsock_events (self->dealer) & ZMQ_POLLIN)
-        s_read_dealer (self);
-    while (zsock_events (self->replay) & ZMQ_POLLIN)
-        s_serve_replay (self);
-    while (zsock_events (self->pub) & ZMQ_POLLIN)
-        s_read_xpub (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -672,7 +400,7 @@ main (int argc, char **argv)
     while (!zsys_interrupted && !(self.subscribed && self.heard) && clock_mono_ms () < ready_deadline) {
         if (self.sinkw)
             benchbus_sink_ask (self.sinkw, clock_mono_ms ());
-        s_poll (&self, self.sinkw ? 5 : 50);
+        benchbus_poll (&self, self.sinkw ? 5 : 50);
     }
     if (!(self.subscribed && self.heard) && self.sinkw) {
         fprintf (stderr,
@@ -698,18 +426,18 @@ main (int argc, char **argv)
     //  us before does not probe again, so wait at most that timeout + 0.5 s).
     for (int64_t until = clock_mono_ms () + self.cfg.replay_timeout_ms + 500;
          !zsys_interrupted && !self.probed && clock_mono_ms () < until;)
-        s_poll (&self, 20);
+        benchbus_poll (&self, 20);
     for (int64_t until = clock_mono_ms () + 100; clock_mono_ms () < until;)
-        s_poll (&self, 20);
+        benchbus_poll (&self, 20);
 
     self.backend_cpu_ms = procstat_cpu_ms (self.backend_pid);
-    int64_t start_us = s_mono_us ();
+    int64_t start_us = benchbus_mono_us ();
     self.first_write_us = start_us;
     int64_t give_up_us = 0;
     while (!zsys_interrupted && self.seen < self.opt.count) {
-        int64_t now_us = s_mono_us ();
-        s_heartbeat (&self);
-        s_request_replay (&self, clock_mono_ms ());
+        int64_t now_us = benchbus_mono_us ();
+        benchbus_heartbeat (&self);
+        benchbus_request_replay (&self, clock_mono_ms ());
         long due = self.opt.count;
         if (self.opt.rate > 0) {
             double d = (double) (now_us - start_us) * (double) self.opt.rate / 1e6;
@@ -723,8 +451,8 @@ main (int argc, char **argv)
             return 2;
         }
         if (self.written == self.opt.count && !give_up_us)
-            give_up_us = s_mono_us () + (int64_t) self.opt.timeout_s * 1000000;
-        if (give_up_us && s_mono_us () > give_up_us)
+            give_up_us = benchbus_mono_us () + (int64_t) self.opt.timeout_s * 1000000;
+        if (give_up_us && benchbus_mono_us () > give_up_us)
             break;
         long wait_ms = 0;
         if (self.written == self.opt.count && self.sinkw)
@@ -734,15 +462,15 @@ main (int argc, char **argv)
         else if (self.opt.rate > 0 && due - self.written <= 0) {
             //  until the next event is due (at least 1 ms: poll's grain)
             double next_us = (double) (self.written + 1) * 1e6 / (double) self.opt.rate;
-            wait_ms = (long) ((next_us - (double) (s_mono_us () - start_us)) / 1000.0);
+            wait_ms = (long) ((next_us - (double) (benchbus_mono_us () - start_us)) / 1000.0);
             wait_ms = wait_ms < 0 ? 0 : wait_ms > 20 ? 20 : wait_ms;
         }
-        s_poll (&self, wait_ms);
+        benchbus_poll (&self, wait_ms);
     }
 
     double backend_cpu_ms = procstat_cpu_ms (self.backend_pid) - self.backend_cpu_ms;
     double elapsed_s =
-        (double) ((self.last_seen_us ? self.last_seen_us : s_mono_us ()) - self.first_write_us) / 1e6;
+        (double) ((self.last_seen_us ? self.last_seen_us : benchbus_mono_us ()) - self.first_write_us) / 1e6;
     double write_s = (double) (self.last_write_us - self.first_write_us) / 1e6;
     qsort (self.latency_ms, (size_t) self.seen, sizeof *self.latency_ms, s_cmp_double);
     qsort (self.to_notifier_ms, (size_t) self.seen, sizeof *self.to_notifier_ms, s_cmp_double);

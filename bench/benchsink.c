@@ -15,7 +15,8 @@
     its INSERT, whole ms: each figure is at most 1 ms too high, never too
     low). Latencies stay in memory; on SIGTERM or SIGINT, after the loop
     has stopped, it prints one key=value line on stdout: events and batches
-    applied by this process, p50/p90/p99/max latency, the monotonic µs
+    applied by this process, p50/p90/p99/max latency (and p50/p99 of its
+    part before the sink's transaction took the event), the monotonic µs
     (CLOCK_MONOTONIC, comparable with crm-benchbus's) of its first and last
     commit, its own CPU (cpu_ms, its whole life) and its Postgres backend's
     (backend_cpu_ms, from its start). Exits 0 on a clean stop.
@@ -47,14 +48,22 @@ typedef struct {
     uint64_t max_sequence;
 } tally_t;
 
+//  An event's latency, and its part before the sink's transaction took it
+//  (the source's transaction, the publish, the wait in the sink's queue).
+typedef struct {
+    uint32_t total_us;
+    uint32_t waited_us;
+} sample_t;
+
 typedef struct {
     service_t *svc;
     tally_t tally[SINK_TYPES];  // the open batch's counters
     int n_tally;
     int64_t *stamps;  // time_ms of each event in the open batch
     size_t n_stamps, cap_stamps;
-    uint32_t *latency_us;  // one per committed event
-    size_t n_latency, cap_latency;
+    int64_t began_us;   // realtime µs of the open batch's first event
+    sample_t *samples;  // one per committed event
+    size_t n_samples, cap_samples;
     long batches;
     int64_t first_commit_us, last_commit_us;  // CLOCK_MONOTONIC
     int backend_pid;
@@ -75,6 +84,20 @@ s_grow (void **items, size_t *cap, size_t need, size_t size)
     *items = grown;
     *cap = n;
     return 0;
+}
+
+static int64_t
+s_real_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint32_t
+s_us (int64_t us)
+{
+    return us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t) us;
 }
 
 //  --------------------------------------------------------------------------
@@ -107,6 +130,8 @@ s_event (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason
         t->max_sequence = event->sequence;
     if (s_grow ((void **) &self->stamps, &self->cap_stamps, self->n_stamps + 1, sizeof *self->stamps))
         return SERVICE_RETRY;
+    if (self->n_stamps == 0)
+        self->began_us = s_real_us ();
     self->stamps[self->n_stamps++] = event->time_ms;
     return SERVICE_OK;
 }
@@ -149,9 +174,7 @@ static void
 s_committed (service_t *svc, void *arg)
 {
     sink_t *self = arg;
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    int64_t now_us = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t now_us = s_real_us ();
     if (self->n_stamps) {
         int64_t mono = clock_mono_us ();
         if (!self->first_commit_us)
@@ -159,13 +182,12 @@ s_committed (service_t *svc, void *arg)
         self->last_commit_us = mono;
         self->batches++;
     }
-    if (s_grow ((void **) &self->latency_us, &self->cap_latency, self->n_latency + self->n_stamps,
-                sizeof *self->latency_us)
+    if (s_grow ((void **) &self->samples, &self->cap_samples, self->n_samples + self->n_stamps,
+                sizeof *self->samples)
         == 0)
-        for (size_t i = 0; i < self->n_stamps; i++) {
-            int64_t us = now_us - self->stamps[i] * 1000;
-            self->latency_us[self->n_latency++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t) us;
-        }
+        for (size_t i = 0; i < self->n_stamps; i++)
+            self->samples[self->n_samples++] = (sample_t){s_us (now_us - self->stamps[i] * 1000),
+                                                          s_us (self->began_us - self->stamps[i] * 1000)};
     s_reset (svc, arg);
 }
 
@@ -195,11 +217,18 @@ s_percentile (const uint32_t *sorted, size_t n, double p)
 static void
 s_report (sink_t *self)
 {
-    qsort (self->latency_us, self->n_latency, sizeof *self->latency_us, s_cmp_u32);
+    size_t n = self->n_samples;
+    uint32_t *total = malloc ((n ? n : 1) * sizeof *total), *waited = malloc ((n ? n : 1) * sizeof *waited);
+    if (!total || !waited)
+        n = 0;
     double mean = 0;
-    for (size_t i = 0; i < self->n_latency; i++)
-        mean += self->latency_us[i];
-    size_t n = self->n_latency;
+    for (size_t i = 0; i < n; i++) {
+        total[i] = self->samples[i].total_us;
+        waited[i] = self->samples[i].waited_us;
+        mean += total[i];
+    }
+    qsort (total, n, sizeof *total, s_cmp_u32);
+    qsort (waited, n, sizeof *waited, s_cmp_u32);
     double cpu_ms = self->backend_pid ? procstat_cpu_ms (self->backend_pid) - self->backend_cpu_ms : 0;
     struct rusage ru;
     getrusage (RUSAGE_SELF, &ru);
@@ -207,13 +236,15 @@ s_report (sink_t *self)
                   + (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
     printf ("sink events=%zu batches=%ld events_per_batch=%.1f first_commit_mono_us=%" PRId64
             " last_commit_mono_us=%" PRId64 " p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f mean_ms=%.2f"
-            " cpu_ms=%.0f backend_pid=%d backend_cpu_ms=%.0f\n",
+            " waited_p50_ms=%.2f waited_p99_ms=%.2f cpu_ms=%.0f backend_pid=%d backend_cpu_ms=%.0f\n",
             n, self->batches, self->batches ? (double) n / (double) self->batches : 0, self->first_commit_us,
-            self->last_commit_us, s_percentile (self->latency_us, n, 0.50),
-            s_percentile (self->latency_us, n, 0.90), s_percentile (self->latency_us, n, 0.99),
-            n ? self->latency_us[n - 1] / 1000.0 : 0, n ? mean / (double) n / 1000.0 : 0, own_ms,
-            self->backend_pid, cpu_ms);
+            self->last_commit_us, s_percentile (total, n, 0.50), s_percentile (total, n, 0.90),
+            s_percentile (total, n, 0.99), n ? total[n - 1] / 1000.0 : 0, n ? mean / (double) n / 1000.0 : 0,
+            s_percentile (waited, n, 0.50), s_percentile (waited, n, 0.99), own_ms, self->backend_pid,
+            cpu_ms);
     fflush (stdout);
+    free (total);
+    free (waited);
 }
 
 int
@@ -250,6 +281,6 @@ cleanup:
     service_destroy (&sink.svc);
     db_destroy (&db);
     free (sink.stamps);
-    free (sink.latency_us);
+    free (sink.samples);
     return rc;
 }

@@ -2,7 +2,7 @@
     service's state and the unit of work. Not for services: they see only
     service.h. service.c owns the sockets, the loop and the replies;
     batch.c reads the sockets into a batch and applies it in one
-    transaction; service_http.c serves HTTP (metrics, health, routes) and
+    transaction (batch_sub.c reads the sources' events); service_http.c serves HTTP (metrics, health, routes) and
     commands submitted from inside; deadletter.c the dead-letter commands.
 */
 #ifndef CRM_SERVICE_PRIVATE_H
@@ -117,6 +117,10 @@ void batch_read_inbound (service_t *self, int index);
 void batch_serve_replay (service_t *self);
 void batch_request_replays (service_t *self, int64_t now);
 work_t *batch_push (service_t *self, work_kind_t kind);
+//  Adds a message that cannot be applied (WORK_BAD: dead-lettered in the
+//  batch, with source and the reason fmt...); takes *msg.
+void batch_bad (service_t *self, const char *source, zmsg_t **msg, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 void batch_work_free (work_t *w);
 //  ... and applying all of it: one transaction, poison isolated, replies
 //  and events sent after commit.
