@@ -43,6 +43,7 @@
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
+#include "percentile.h"
 #include "procstat.h"
 #include "crm/v1/bus.pb-c.h"
 #include "crm/v1/notifier.pb-c.h"
@@ -356,25 +357,6 @@ s_teardown (bench_t *self)
     free (self->to_notifier_ms);
 }
 
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_percentile (const double *sorted, long n, double p)
-{
-    if (n == 0)
-        return 0;
-    double exact = p * (double) n;
-    long rank = (long) exact;
-    if ((double) rank < exact)
-        rank++;  // nearest rank: ceil (p * n)
-    return sorted[rank < 1 ? 0 : rank > n ? n - 1 : rank - 1];
-}
-
 //  --------------------------------------------------------------------------
 //  The run
 
@@ -472,8 +454,8 @@ main (int argc, char **argv)
     double elapsed_s =
         (double) ((self.last_seen_us ? self.last_seen_us : benchbus_mono_us ()) - self.first_write_us) / 1e6;
     double write_s = (double) (self.last_write_us - self.first_write_us) / 1e6;
-    qsort (self.latency_ms, (size_t) self.seen, sizeof *self.latency_ms, s_cmp_double);
-    qsort (self.to_notifier_ms, (size_t) self.seen, sizeof *self.to_notifier_ms, s_cmp_double);
+    percentile_sort (self.latency_ms, (size_t) self.seen);
+    percentile_sort (self.to_notifier_ms, (size_t) self.seen);
     double mean = 0;
     for (long i = 0; i < self.seen; i++)
         mean += self.latency_ms[i];
@@ -487,11 +469,13 @@ main (int argc, char **argv)
             self.opt.label, self.opt.count, self.seen, self.opt.count - self.seen, self.opt.batch,
             self.transactions, event_bytes, self.opt.rate, write_s > 0 ? (double) self.written / write_s : 0,
             elapsed_s > 0 ? (double) self.seen / elapsed_s : 0, elapsed_s,
-            s_percentile (self.latency_ms, self.seen, 0.50), s_percentile (self.latency_ms, self.seen, 0.90),
-            s_percentile (self.latency_ms, self.seen, 0.99), self.seen ? self.latency_ms[self.seen - 1] : 0,
-            mean, self.transactions ? (double) self.txn_us_total / 1000.0 / (double) self.transactions : 0,
-            (double) self.txn_us_max / 1000.0, s_percentile (self.to_notifier_ms, self.seen, 0.50),
-            s_percentile (self.to_notifier_ms, self.seen, 0.99), self.replay_requests_served,
+            percentile_of (self.latency_ms, (size_t) self.seen, 0.50),
+            percentile_of (self.latency_ms, (size_t) self.seen, 0.90),
+            percentile_of (self.latency_ms, (size_t) self.seen, 0.99),
+            self.seen ? self.latency_ms[self.seen - 1] : 0, mean,
+            self.transactions ? (double) self.txn_us_total / 1000.0 / (double) self.transactions : 0,
+            (double) self.txn_us_max / 1000.0, percentile_of (self.to_notifier_ms, (size_t) self.seen, 0.50),
+            percentile_of (self.to_notifier_ms, (size_t) self.seen, 0.99), self.replay_requests_served,
             self.replay_events_served, self.notifier_replays, self.stored_duplicate, self.first_write_us,
             backend_cpu_ms);
     fflush (stdout);

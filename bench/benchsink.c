@@ -26,6 +26,7 @@
 #include "db.h"
 #include "log.h"
 #include "service.h"
+#include "percentile.h"
 #include "procstat.h"
 
 #include <inttypes.h>
@@ -194,41 +195,21 @@ s_committed (service_t *svc, void *arg)
 //  --------------------------------------------------------------------------
 //  The report
 
-static int
-s_cmp_u32 (const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-    return x < y ? -1 : x > y;
-}
-
-//  Nearest rank: the ceil (p * n)-th smallest, in ms.
-static double
-s_percentile (const uint32_t *sorted, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    double exact = p * (double) n;
-    size_t rank = (size_t) exact;
-    if ((double) rank < exact)
-        rank++;
-    return sorted[rank < 1 ? 0 : rank > n ? n - 1 : rank - 1] / 1000.0;
-}
-
 static void
 s_report (sink_t *self)
 {
     size_t n = self->n_samples;
-    uint32_t *total = malloc ((n ? n : 1) * sizeof *total), *waited = malloc ((n ? n : 1) * sizeof *waited);
+    double *total = malloc ((n ? n : 1) * sizeof *total), *waited = malloc ((n ? n : 1) * sizeof *waited);
     if (!total || !waited)
         n = 0;
     double mean = 0;
     for (size_t i = 0; i < n; i++) {
-        total[i] = self->samples[i].total_us;
-        waited[i] = self->samples[i].waited_us;
+        total[i] = self->samples[i].total_us / 1000.0;  // ms
+        waited[i] = self->samples[i].waited_us / 1000.0;
         mean += total[i];
     }
-    qsort (total, n, sizeof *total, s_cmp_u32);
-    qsort (waited, n, sizeof *waited, s_cmp_u32);
+    percentile_sort (total, n);
+    percentile_sort (waited, n);
     double cpu_ms = self->backend_pid ? procstat_cpu_ms (self->backend_pid) - self->backend_cpu_ms : 0;
     struct rusage ru;
     getrusage (RUSAGE_SELF, &ru);
@@ -238,9 +219,9 @@ s_report (sink_t *self)
             " last_commit_mono_us=%" PRId64 " p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f mean_ms=%.2f"
             " waited_p50_ms=%.2f waited_p99_ms=%.2f cpu_ms=%.0f backend_pid=%d backend_cpu_ms=%.0f\n",
             n, self->batches, self->batches ? (double) n / (double) self->batches : 0, self->first_commit_us,
-            self->last_commit_us, s_percentile (total, n, 0.50), s_percentile (total, n, 0.90),
-            s_percentile (total, n, 0.99), n ? total[n - 1] / 1000.0 : 0, n ? mean / (double) n / 1000.0 : 0,
-            s_percentile (waited, n, 0.50), s_percentile (waited, n, 0.99), own_ms, self->backend_pid,
+            self->last_commit_us, percentile_of (total, n, 0.50), percentile_of (total, n, 0.90),
+            percentile_of (total, n, 0.99), n ? total[n - 1] : 0, n ? mean / (double) n : 0,
+            percentile_of (waited, n, 0.50), percentile_of (waited, n, 0.99), own_ms, self->backend_pid,
             cpu_ms);
     fflush (stdout);
     free (total);
