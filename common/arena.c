@@ -107,6 +107,8 @@ arena_alloc (arena_t *self, size_t size)
 void
 arena_reset (arena_t *self)
 {
+    if (self->used == 0)
+        return;  // nothing handed out since the last reset (the loop's usual case)
     chunk_t *keep = NULL;
     while (self->chunks) {
         chunk_t *next = self->chunks->next;
