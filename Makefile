@@ -89,7 +89,14 @@ $(BIN)/crmctl: $(patsubst %.c,$(BUILD)/%.o,$(wildcard crmctl/*.c)) $(LIB)
 $(BIN)/crm-loadgen: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/loadgen*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(BIN)/crm-benchbus: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchbus*.c)) $(LIB)
+$(BIN)/crm-benchbus: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchbus*.c)) $(BUILD)/bench/procstat.o $(BUILD)/bench/percentile.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The bus bench's subscriber: a service on the common runtime with its own table
+$(GEN)/benchsink_migrations.c: $(wildcard common/migrations/*.sql bench/migrations/*.sql) scripts/embed-sql.sh
+	@mkdir -p $(GEN)
+	scripts/embed-sql.sh benchsink_migrations $(sort $(wildcard common/migrations/*.sql) $(wildcard bench/migrations/*.sql)) > $@
+$(BIN)/crm-benchsink: $(BUILD)/bench/benchsink.o $(BUILD)/bench/procstat.o $(BUILD)/bench/percentile.o $(BUILD)/gen/benchsink_migrations.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BIN)/crm-benchtimer: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/benchtimer*.c)) $(LIB)
@@ -120,7 +127,7 @@ test: deps
 	@tests/run.sh
 
 bench-bus: deps
-	@$(MAKE) --no-print-directory MODE=release all $(BIN)/crm-benchbus
+	@$(MAKE) --no-print-directory MODE=release all $(BIN)/crm-benchbus $(BIN)/crm-benchsink
 	@bench/bench-bus.sh
 
 bench-timer: deps

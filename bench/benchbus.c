@@ -24,15 +24,27 @@
     transaction takes whatever is due (at most B): group commit, as in a
     service.
 
+    With --sink the subscriber is crm-benchsink instead (the bus alone, no
+    notifier): the bench waits for its subscription and its start-up replay
+    probe, writes, and then asks the sink's Status until the sink has
+    committed every event. The sink measures the latencies and the end
+    (its last commit); the bench prints first_write_mono_us (CLOCK_MONOTONIC,
+    comparable with the sink's) and its own side: write rate, transaction
+    times and the CPU of its Postgres backend over the run (backend_cpu_ms).
+
     Prints one key=value line on stdout and exits 0 if every event was seen
-    stored, 1 if not (timeout), 2 on a bad option or setup failure.
+    stored (or, with --sink, committed by the sink), 1 if not (timeout), 2 on
+    a bad option or setup failure.
 */
+#include "benchbus.h"
 #include "clock.h"
 #include "config.h"
 #include "consumer.h"
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
+#include "percentile.h"
+#include "procstat.h"
 #include "crm/v1/bus.pb-c.h"
 #include "crm/v1/notifier.pb-c.h"
 
@@ -45,54 +57,10 @@
 #include <time.h>
 #include <unistd.h>
 
-
-typedef struct {
-    long count;           // events to write
-    long batch;           // at most this many per transaction
-    long rate;            // events/s, 0: as fast as possible
-    long size;            // target size of the encoded Envelope, bytes
-    long timeout_s;       // give up this long after the last write
-    long ready_s;         // wait at most this long for the notifier
-    const char *label;    // printed first on the result line
-    bool verbose;         // one line on stderr per replay request served
-} options_t;
-
-typedef struct {
-    options_t opt;
-    config_t cfg;
-    db_t *db;
-    outbox_t *outbox;
-    zsock_t *pub;         // XPUB on P+1
-    zsock_t *replay;      // ROUTER on P+2
-    zsock_t *sub;         // to the notifier's PUB
-    zsock_t *dealer;      // to the notifier's replay endpoint
-    consumer_t notifier;  // our position in the notifier's outbox
-    bool subscribed;      // the notifier has subscribed to our PUB
-    bool heard;           // we have had the notifier's heartbeat
-    bool probed;          // we have answered a replay request with nothing to send
-    uint64_t base;        // our outbox's last sequence before this run
-    long written;         // events committed
-    long transactions;
-    int64_t txn_us_total;  // time in s_write_batch (BEGIN to COMMIT + publish)
-    int64_t txn_us_max;
-    long seen;               // distinct requests seen stored
-    uint8_t *seen_map;       // one byte per event
-    double *latency_ms;      // one per seen event, in arrival order
-    double *to_notifier_ms;  // requested_ms to the notifier's outbox_write stamp (whole ms)
-    int64_t first_write_us;  // monotonic
-    int64_t last_write_us;
-    int64_t last_seen_us;
-    int64_t next_heartbeat;  // monotonic ms
-    long replay_requests_served, replay_events_served;
-    long notifier_replays, stored_foreign, stored_duplicate;
-    char key_prefix[48];
-    char text[4096];
-} bench_t;
-
 static const char s_usage[] =
     "usage: crm-benchbus [--count N] [--batch B] [--rate R] [--size BYTES]\n"
     "                    [--timeout S] [--ready-timeout S] [--label L]\n"
-    "                    [--verbose]\n"
+    "                    [--verbose] [--sink]\n"
     "Writes N (default 300000) NotificationRequested events of about BYTES (default\n"
     "200) encoded into the bench outbox, at most B (default 500) per transaction, at\n"
     "R events/s (default 0: as fast as it goes), and waits until the notifier has\n"
@@ -100,26 +68,9 @@ static const char s_usage[] =
     "the bus migrations (default common/migrations). Environment as for a service\n"
     "(CRM_BENCH_PORT, CRM_NOTIFIER_PORT, PGHOST, PGPORT, PGDATABASE, ...).\n"
     "Prints one key=value line; exits 0 if every event was stored, 1 if not.\n"
-    "--verbose: one line on stderr per replay request the notifier sends us.\n";
-
-//  --------------------------------------------------------------------------
-//  Time
-
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static double
-s_real_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
+    "--verbose: one line on stderr per replay request the notifier sends us.\n"
+    "--sink: the subscriber is crm-benchsink (CRM_BENCHSINK_PORT); done when its\n"
+    "Status says it has committed every event.\n";
 
 //  --------------------------------------------------------------------------
 //  Options and migrations
@@ -156,6 +107,7 @@ s_parse_options (options_t *opt, int argc, char **argv)
         {"ready-timeout", required_argument, NULL, 'w'},
         {"label", required_argument, NULL, 'l'},
         {"verbose", no_argument, NULL, 'v'},
+        {"sink", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -171,6 +123,7 @@ s_parse_options (options_t *opt, int argc, char **argv)
             case 'w': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
             case 'l': opt->label = optarg; break;
             case 'v': opt->verbose = true; break;
+            case 'k': opt->sink = true; break;
             case 'h': fputs (s_usage, stdout); return -1;
             default: fputs (s_usage, stderr); return 2;
         }
@@ -199,13 +152,32 @@ s_migrate (bench_t *self)
 //  --------------------------------------------------------------------------
 //  Producing
 
+//  Writes prefix and then n (>= 0) in decimal into out (room for both and
+//  20 digits); returns out. snprintf's cost showed in the write loop's
+//  profile, three times per event.
+static char *
+s_number (char *out, const char *prefix, long n)
+{
+    size_t len = strlen (prefix);
+    memcpy (out, prefix, len);
+    char digits[24];
+    int k = 0;
+    do
+        digits[k++] = (char) ('0' + n % 10);
+    while ((n /= 10) > 0);
+    while (k > 0)
+        out[len++] = digits[--k];
+    out[len] = 0;
+    return out;
+}
+
 //  Packs request number i (0-based) into buf; returns its length.
 static size_t
 s_pack_request (bench_t *self, long i, uint8_t *buf, size_t text_len)
 {
     char key[96], recipient[32];
-    snprintf (key, sizeof key, "%s%ld", self->key_prefix, i);
-    snprintf (recipient, sizeof recipient, "manager-%ld", i % 64);
+    s_number (key, self->key_prefix, i);
+    s_number (recipient, "manager-", i % 64);
     Crm__V1__NotificationRequested req = CRM__V1__NOTIFICATION_REQUESTED__INIT;
     req.request_key = key;
     req.recipient = recipient;
@@ -243,14 +215,14 @@ static int
 s_write_batch (bench_t *self, long n, size_t text_len)
 {
     uint8_t payload[8192];
-    int64_t begin_us = s_mono_us ();
+    int64_t begin_us = benchbus_mono_us ();
     if (db_begin (self->db) != DB_OK)
         return -1;
     for (long k = 0; k < n; k++) {
         long i = self->written + k;
         size_t len = s_pack_request (self, i, payload, text_len);
         char correlation[32];
-        snprintf (correlation, sizeof correlation, "bench:%ld", i);
+        s_number (correlation, "bench:", i);
         if (outbox_add (self->outbox, "NotificationRequested", correlation, "", payload, len)) {
             db_rollback (self->db);
             outbox_discard (self->outbox);
@@ -266,197 +238,12 @@ s_write_batch (bench_t *self, long n, size_t text_len)
     outbox_publish (self->outbox, self->pub);
     self->written += n;
     self->transactions++;
-    self->last_write_us = s_mono_us ();
+    self->last_write_us = benchbus_mono_us ();
     int64_t took = self->last_write_us - begin_us;
     self->txn_us_total += took;
     if (took > self->txn_us_max)
         self->txn_us_max = took;
     return 0;
-}
-
-//  --------------------------------------------------------------------------
-//  Sockets
-
-static void
-s_serve_replay (bench_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->replay);
-    if (!msg)
-        return;
-    zframe_t *request = zmsg_last (msg);
-    if (request && zmsg_size (msg) > 1) {
-        zmsg_remove (msg, request);
-        zframe_t *reply =
-            outbox_replay (self->outbox, self->db, zframe_data (request), zframe_size (request));
-        Crm__V1__ReplayRequest *req =
-            crm__v1__replay_request__unpack (NULL, zframe_size (request), zframe_data (request));
-        if (req && req->from_sequence > outbox_last_sequence (self->outbox))
-            self->probed = true;
-        if (req && req->from_sequence <= outbox_last_sequence (self->outbox)) {
-            uint64_t left = outbox_last_sequence (self->outbox) - req->from_sequence + 1;
-            uint64_t max = req->max_count && req->max_count < 1000 ? req->max_count : 1000;
-            self->replay_requests_served++;
-            self->replay_events_served += (long) (left < max ? left : max);
-            if (self->opt.verbose)
-                fprintf (stderr,
-                         "crm-benchbus: replay from %" PRIu64 " (max %u) served at head %" PRIu64
-                         ", %ld written, %ld seen stored\n",
-                         req->from_sequence, req->max_count, outbox_last_sequence (self->outbox),
-                         self->written, self->seen);
-        }
-        crm__v1__replay_request__free_unpacked (req, NULL);
-        zframe_destroy (&request);
-        if (reply) {
-            zmsg_append (msg, &reply);
-            zmsg_send (&msg, self->replay);
-        }
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_xpub (bench_t *self)
-{
-    zframe_t *frame = zframe_recv (self->pub);
-    if (frame && zframe_size (frame) > 0 && zframe_data (frame)[0] == 1)
-        self->subscribed = true;
-    zframe_destroy (&frame);
-}
-
-//  One envelope from the notifier (live or replayed).
-static void
-s_stored_event (bench_t *self, Crm__V1__Envelope *env)
-{
-    if (consumer_offer (&self->notifier, env->sequence) != CONSUMER_ACCEPT)
-        return;
-    consumer_commit (&self->notifier, env->sequence);
-    if (strcmp (env->type, "NotificationStored") != 0)
-        return;
-    Crm__V1__NotificationStored *stored =
-        crm__v1__notification_stored__unpack (NULL, env->payload.len, env->payload.data);
-    if (!stored)
-        return;
-    double now = s_real_ms ();
-    if (strcmp (stored->requested_by, "bench") != 0 || stored->request_sequence <= self->base
-        || stored->request_sequence > self->base + (uint64_t) self->opt.count)
-        self->stored_foreign++;
-    else {
-        long i = (long) (stored->request_sequence - self->base - 1);
-        if (self->seen_map[i])
-            self->stored_duplicate++;
-        else {
-            self->seen_map[i] = 1;
-            self->to_notifier_ms[self->seen] = (double) (env->time_ms - stored->requested_ms);
-            self->latency_ms[self->seen++] = now - (double) stored->requested_ms;
-            self->last_seen_us = s_mono_us ();
-        }
-    }
-    crm__v1__notification_stored__free_unpacked (stored, NULL);
-}
-
-static void
-s_read_sub (bench_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->sub);
-    if (!msg)
-        return;
-    zframe_t *topic = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (zmsg_size (msg) == 2 && zframe_streq (topic, "notifier.Heartbeat")) {
-        Crm__V1__Heartbeat *hb = crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (hb) {
-            if (!self->heard) {  // our position: the notifier's head now
-                consumer_init (&self->notifier, "notifier", hb->latest_sequence);
-                self->notifier.probe = false;
-                self->heard = true;
-            }
-            consumer_announce (&self->notifier, hb->latest_sequence);
-        }
-        crm__v1__heartbeat__free_unpacked (hb, NULL);
-    }
-    else if (zmsg_size (msg) == 2 && self->heard) {
-        Crm__V1__Envelope *env = crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (env)
-            s_stored_event (self, env);
-        crm__v1__envelope__free_unpacked (env, NULL);
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_dealer (bench_t *self)
-{
-    zframe_t *frame = zframe_recv (self->dealer);
-    if (!frame)
-        return;
-    Crm__V1__ReplayReply *reply =
-        crm__v1__replay_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
-    zframe_destroy (&frame);
-    if (reply && !*reply->error) {
-        consumer_announce (&self->notifier, reply->latest_sequence);
-        if (reply->first_sequence)
-            consumer_skip_to (&self->notifier, reply->first_sequence);
-        for (size_t i = 0; i < reply->n_events; i++) {
-            Crm__V1__Envelope *env =
-                crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
-            if (env)
-                s_stored_event (self, env);
-            crm__v1__envelope__free_unpacked (env, NULL);
-        }
-        consumer_replay_done (&self->notifier);
-    }
-    crm__v1__replay_reply__free_unpacked (reply, NULL);
-}
-
-static void
-s_request_replay (bench_t *self, int64_t now_ms)
-{
-    if (!self->heard || !consumer_wants_replay (&self->notifier, now_ms, self->cfg.replay_timeout_ms))
-        return;
-    Crm__V1__ReplayRequest req = CRM__V1__REPLAY_REQUEST__INIT;
-    req.from_sequence = self->notifier.accepted + 1;
-    req.max_count = 1000;
-    uint8_t buf[32];
-    size_t len = crm__v1__replay_request__pack (&req, buf);
-    zmq_send (zsock_resolve (self->dealer), buf, len, ZMQ_DONTWAIT);
-    consumer_replay_sent (&self->notifier, now_ms);
-    self->notifier_replays++;
-}
-
-//  Sends our heartbeat when it is due (every CRM_HEARTBEAT_MS), as a
-//  service does, so that the notifier notices a lost tail.
-static void
-s_heartbeat (bench_t *self)
-{
-    int64_t now = clock_mono_ms ();
-    if (now >= self->next_heartbeat) {
-        outbox_heartbeat (self->outbox, self->pub);
-        self->next_heartbeat = now + self->cfg.heartbeat_ms;
-    }
-}
-
-//  Waits up to timeout_ms for any socket and reads what is there.
-static void
-s_poll (bench_t *self, long timeout_ms)
-{
-    s_heartbeat (self);
-    zmq_pollitem_t items[] = {
-        {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->pub), 0, ZMQ_POLLIN, 0},
-    };
-    if (zmq_poll (items, 4, timeout_ms) <= 0)
-        return;
-    //  Read everything queued, so that a long commit never leaves it waiting.
-    while (zsock_events (self->sub) & ZMQ_POLLIN)
-        s_read_sub (self);
-    while (zsock_events (self->dealer) & ZMQ_POLLIN)
-        s_read_dealer (self);
-    while (zsock_events (self->replay) & ZMQ_POLLIN)
-        s_serve_replay (self);
-    while (zsock_events (self->pub) & ZMQ_POLLIN)
-        s_read_xpub (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -478,6 +265,21 @@ s_bind (bench_t *self, int type, int kind)
         zsock_destroy (&sock);
     }
     return sock;
+}
+
+//  What the run keeps per event, and the fixed parts of its payloads.
+static int
+s_alloc (bench_t *self)
+{
+    self->seen_map = calloc ((size_t) self->opt.count, 1);
+    self->latency_ms = calloc ((size_t) self->opt.count, sizeof *self->latency_ms);
+    self->to_notifier_ms = calloc ((size_t) self->opt.count, sizeof *self->to_notifier_ms);
+    if (!self->seen_map || !self->latency_ms || !self->to_notifier_ms)
+        return -1;
+    snprintf (self->key_prefix, sizeof self->key_prefix, "bench:%d:%" PRId64 ":", (int) getpid (),
+              clock_now_ms ());
+    memset (self->text, 'x', sizeof self->text - 1);
+    return 0;
 }
 
 static int
@@ -504,6 +306,15 @@ s_setup (bench_t *self)
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->pub || !self->replay || !self->sub || !self->dealer)
         return -1;
+    self->backend_pid = procstat_backend_pid (self->db);
+    if (self->opt.sink) {  // the notifier's sockets stay unconnected
+        self->sinkw = benchbus_sink_new ("bench");
+        if (!self->sinkw)
+            return -1;
+        consumer_init (&self->notifier, "notifier", 0);
+        self->notifier.probe = false;
+        return s_alloc (self);
+    }
     char pub[128], replay[128];
     config_peer_endpoint ("notifier", CONFIG_PUB, pub, sizeof pub);
     config_peer_endpoint ("notifier", CONFIG_REPLAY, replay, sizeof replay);
@@ -517,15 +328,7 @@ s_setup (bench_t *self)
         return -1;
     }
     consumer_init (&self->notifier, "notifier", 0);
-    self->seen_map = calloc ((size_t) self->opt.count, 1);
-    self->latency_ms = calloc ((size_t) self->opt.count, sizeof *self->latency_ms);
-    self->to_notifier_ms = calloc ((size_t) self->opt.count, sizeof *self->to_notifier_ms);
-    if (!self->seen_map || !self->latency_ms || !self->to_notifier_ms)
-        return -1;
-    snprintf (self->key_prefix, sizeof self->key_prefix, "bench:%d:%" PRId64 ":", (int) getpid (),
-              clock_now_ms ());
-    memset (self->text, 'x', sizeof self->text - 1);
-    return 0;
+    return s_alloc (self);
 }
 
 //  Text length that makes the Envelope of a mid-run event opt.size bytes.
@@ -546,30 +349,12 @@ s_teardown (bench_t *self)
     zsock_destroy (&self->replay);
     zsock_destroy (&self->sub);
     zsock_destroy (&self->dealer);
+    benchbus_sink_destroy (&self->sinkw);
     outbox_destroy (&self->outbox);
     db_destroy (&self->db);
     free (self->seen_map);
     free (self->latency_ms);
     free (self->to_notifier_ms);
-}
-
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_percentile (const double *sorted, long n, double p)
-{
-    if (n == 0)
-        return 0;
-    double exact = p * (double) n;
-    long rank = (long) exact;
-    if ((double) rank < exact)
-        rank++;  // nearest rank: ceil (p * n)
-    return sorted[rank < 1 ? 0 : rank > n ? n - 1 : rank - 1];
 }
 
 //  --------------------------------------------------------------------------
@@ -593,8 +378,20 @@ main (int argc, char **argv)
     //  Ready when the notifier has subscribed to us and we hear its
     //  heartbeat (so that we know where its outbox stands).
     int64_t ready_deadline = clock_mono_ms () + self.opt.ready_s * 1000;
-    while (!zsys_interrupted && !(self.subscribed && self.heard) && clock_mono_ms () < ready_deadline)
-        s_poll (&self, 50);
+    //  With --sink: when the sink has subscribed and answers Status.
+    while (!zsys_interrupted && !(self.subscribed && self.heard) && clock_mono_ms () < ready_deadline) {
+        if (self.sinkw)
+            benchbus_sink_ask (self.sinkw, clock_mono_ms ());
+        benchbus_poll (&self, self.sinkw ? 5 : 50);
+    }
+    if (!(self.subscribed && self.heard) && self.sinkw) {
+        fprintf (stderr,
+                 "crm-benchbus: crm-benchsink did not %s within %ld s (is it running, with"
+                 " CRM_BENCHSINK_PORT and CRM_BENCH_PORT set alike?)\n",
+                 self.subscribed ? "answer Status" : "subscribe", self.opt.ready_s);
+        s_teardown (&self);
+        return 2;
+    }
     if (!(self.subscribed && self.heard)) {
         fprintf (stderr,
                  "crm-benchbus: the notifier did not %s within %ld s (is it running with"
@@ -611,17 +408,18 @@ main (int argc, char **argv)
     //  us before does not probe again, so wait at most that timeout + 0.5 s).
     for (int64_t until = clock_mono_ms () + self.cfg.replay_timeout_ms + 500;
          !zsys_interrupted && !self.probed && clock_mono_ms () < until;)
-        s_poll (&self, 20);
+        benchbus_poll (&self, 20);
     for (int64_t until = clock_mono_ms () + 100; clock_mono_ms () < until;)
-        s_poll (&self, 20);
+        benchbus_poll (&self, 20);
 
-    int64_t start_us = s_mono_us ();
+    self.backend_cpu_ms = procstat_cpu_ms (self.backend_pid);
+    int64_t start_us = benchbus_mono_us ();
     self.first_write_us = start_us;
     int64_t give_up_us = 0;
     while (!zsys_interrupted && self.seen < self.opt.count) {
-        int64_t now_us = s_mono_us ();
-        s_heartbeat (&self);
-        s_request_replay (&self, clock_mono_ms ());
+        int64_t now_us = benchbus_mono_us ();
+        benchbus_heartbeat (&self);
+        benchbus_request_replay (&self, clock_mono_ms ());
         long due = self.opt.count;
         if (self.opt.rate > 0) {
             double d = (double) (now_us - start_us) * (double) self.opt.rate / 1e6;
@@ -635,26 +433,29 @@ main (int argc, char **argv)
             return 2;
         }
         if (self.written == self.opt.count && !give_up_us)
-            give_up_us = s_mono_us () + (int64_t) self.opt.timeout_s * 1000000;
-        if (give_up_us && s_mono_us () > give_up_us)
+            give_up_us = benchbus_mono_us () + (int64_t) self.opt.timeout_s * 1000000;
+        if (give_up_us && benchbus_mono_us () > give_up_us)
             break;
         long wait_ms = 0;
+        if (self.written == self.opt.count && self.sinkw)
+            benchbus_sink_ask (self.sinkw, clock_mono_ms ());
         if (self.written == self.opt.count)
-            wait_ms = 20;
+            wait_ms = self.sinkw ? 2 : 20;
         else if (self.opt.rate > 0 && due - self.written <= 0) {
             //  until the next event is due (at least 1 ms: poll's grain)
             double next_us = (double) (self.written + 1) * 1e6 / (double) self.opt.rate;
-            wait_ms = (long) ((next_us - (double) (s_mono_us () - start_us)) / 1000.0);
+            wait_ms = (long) ((next_us - (double) (benchbus_mono_us () - start_us)) / 1000.0);
             wait_ms = wait_ms < 0 ? 0 : wait_ms > 20 ? 20 : wait_ms;
         }
-        s_poll (&self, wait_ms);
+        benchbus_poll (&self, wait_ms);
     }
 
+    double backend_cpu_ms = procstat_cpu_ms (self.backend_pid) - self.backend_cpu_ms;
     double elapsed_s =
-        (double) ((self.last_seen_us ? self.last_seen_us : s_mono_us ()) - self.first_write_us) / 1e6;
+        (double) ((self.last_seen_us ? self.last_seen_us : benchbus_mono_us ()) - self.first_write_us) / 1e6;
     double write_s = (double) (self.last_write_us - self.first_write_us) / 1e6;
-    qsort (self.latency_ms, (size_t) self.seen, sizeof *self.latency_ms, s_cmp_double);
-    qsort (self.to_notifier_ms, (size_t) self.seen, sizeof *self.to_notifier_ms, s_cmp_double);
+    percentile_sort (self.latency_ms, (size_t) self.seen);
+    percentile_sort (self.to_notifier_ms, (size_t) self.seen);
     double mean = 0;
     for (long i = 0; i < self.seen; i++)
         mean += self.latency_ms[i];
@@ -663,16 +464,20 @@ main (int argc, char **argv)
             " rate_target=%ld write_per_s=%.0f events_per_s=%.0f elapsed_s=%.3f"
             " p50_ms=%.1f p90_ms=%.1f p99_ms=%.1f max_ms=%.1f mean_ms=%.1f"
             " txn_ms_mean=%.2f txn_ms_max=%.1f to_notifier_p50_ms=%.0f to_notifier_p99_ms=%.0f"
-            " replays_served=%ld replayed_events=%ld notifier_replays=%ld duplicates=%ld\n",
+            " replays_served=%ld replayed_events=%ld notifier_replays=%ld duplicates=%ld"
+            " first_write_mono_us=%" PRId64 " backend_cpu_ms=%.0f\n",
             self.opt.label, self.opt.count, self.seen, self.opt.count - self.seen, self.opt.batch,
             self.transactions, event_bytes, self.opt.rate, write_s > 0 ? (double) self.written / write_s : 0,
             elapsed_s > 0 ? (double) self.seen / elapsed_s : 0, elapsed_s,
-            s_percentile (self.latency_ms, self.seen, 0.50), s_percentile (self.latency_ms, self.seen, 0.90),
-            s_percentile (self.latency_ms, self.seen, 0.99), self.seen ? self.latency_ms[self.seen - 1] : 0,
-            mean, self.transactions ? (double) self.txn_us_total / 1000.0 / (double) self.transactions : 0,
-            (double) self.txn_us_max / 1000.0, s_percentile (self.to_notifier_ms, self.seen, 0.50),
-            s_percentile (self.to_notifier_ms, self.seen, 0.99), self.replay_requests_served,
-            self.replay_events_served, self.notifier_replays, self.stored_duplicate);
+            percentile_of (self.latency_ms, (size_t) self.seen, 0.50),
+            percentile_of (self.latency_ms, (size_t) self.seen, 0.90),
+            percentile_of (self.latency_ms, (size_t) self.seen, 0.99),
+            self.seen ? self.latency_ms[self.seen - 1] : 0, mean,
+            self.transactions ? (double) self.txn_us_total / 1000.0 / (double) self.transactions : 0,
+            (double) self.txn_us_max / 1000.0, percentile_of (self.to_notifier_ms, (size_t) self.seen, 0.50),
+            percentile_of (self.to_notifier_ms, (size_t) self.seen, 0.99), self.replay_requests_served,
+            self.replay_events_served, self.notifier_replays, self.stored_duplicate, self.first_write_us,
+            backend_cpu_ms);
     fflush (stdout);
     rc = self.seen == self.opt.count ? 0 : 1;
     s_teardown (&self);

@@ -20,13 +20,16 @@ static const char *s_catalog[] = {
 void
 batch_work_free (work_t *w)
 {
-    crm__v1__envelope__free_unpacked (w->event, NULL);
+    //  An event lives in the batch's arena: it goes with arena_reset.
     crm__v1__command__free_unpacked (w->command, NULL);
     zmsg_destroy (&w->msg);
     for (size_t i = 0; i < w->reply.n_fields; i++)
         free (w->reply.fields[i]);
     free (w->reply.payload);
-    memset (w, 0, sizeof *w);
+    w->reply.n_fields = 0;
+    w->reply.payload = NULL;
+    w->event = NULL;
+    w->command = NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -53,13 +56,18 @@ batch_push (service_t *self, work_kind_t kind)
         self->work_cap = cap;
     }
     work_t *w = &self->work[self->nwork++];
-    memset (w, 0, sizeof *w);
+    memset (w, 0, offsetof (work_t, reply));
+    w->reply.code[0] = w->reply.message[0] = w->reply.type[0] = 0;
+    w->reply.n_fields = 0;
+    w->reply.payload = NULL;
+    w->reply.len = 0;
+    w->bad_source[0] = w->reason[0] = 0;
     w->kind = kind;
     return w;
 }
 
-static void
-s_bad (service_t *self, const char *source, zmsg_t **msg, const char *fmt, ...)
+void
+batch_bad (service_t *self, const char *source, zmsg_t **msg, const char *fmt, ...)
 {
     work_t *w = batch_push (self, WORK_BAD);
     snprintf (w->bad_source, sizeof w->bad_source, "%s", source);
@@ -143,110 +151,6 @@ batch_read_command (service_t *self)
     w->msg = routing;
 }
 
-static void
-s_offer (service_t *self, int index, Crm__V1__Envelope *env)
-{
-    source_t *src = &self->sources[index];
-    consumer_verdict_t verdict = consumer_offer (&src->state, env->sequence);
-    if (verdict == CONSUMER_ACCEPT) {
-        work_t *w = batch_push (self, WORK_EVENT);
-        w->index = index;
-        w->event = env;
-        return;
-    }
-    if (verdict == CONSUMER_GAP) {
-        char seq[24], acc[24];
-        log_debug ("gap in sequence", "source", src->state.source, "sequence",
-                   log_u64 (seq, env->sequence), "accepted", log_u64 (acc, src->state.accepted), NULL);
-    }
-    crm__v1__envelope__free_unpacked (env, NULL);
-}
-
-void
-batch_read_sub (service_t *self, int index)
-{
-    source_t *src = &self->sources[index];
-    zmsg_t *msg = zmsg_recv (src->sub);
-    if (!msg)
-        return;
-    char *topic = zmsg_popstr (msg);
-    zframe_t *body = zmsg_first (msg);
-    size_t prefix = strlen (src->state.source);
-    if (topic && body && zmsg_size (msg) == 1 && strcmp (topic + prefix, ".Heartbeat") == 0) {
-        Crm__V1__Heartbeat *hb =
-            crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (hb && strcmp (hb->source, src->state.source) == 0)
-            consumer_announce (&src->state, hb->latest_sequence);
-        else
-            s_bad (self, src->state.source, &msg, "malformed heartbeat");
-        crm__v1__heartbeat__free_unpacked (hb, NULL);
-    }
-    else if (!topic || !body || zmsg_size (msg) != 1)
-        s_bad (self, src->state.source, &msg, "not a [topic][Envelope] message");
-    else if (zframe_size (body) > (size_t) self->cfg.max_message_bytes)
-        s_bad (self, src->state.source, &msg, "event exceeds CRM_MAX_MESSAGE_BYTES");
-    else {
-        Crm__V1__Envelope *env =
-            crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (!env)
-            s_bad (self, src->state.source, &msg, "undecodable envelope on topic %.64s", topic);
-        else if (strcmp (env->source, src->state.source) != 0 || env->sequence == 0) {
-            s_bad (self, src->state.source, &msg, "unknown sender '%.32s' or no sequence on %.64s",
-                   env->source, topic);
-            crm__v1__envelope__free_unpacked (env, NULL);
-        }
-        else
-            s_offer (self, index, env);
-    }
-    zstr_free (&topic);
-    zmsg_destroy (&msg);
-}
-
-void
-batch_read_replay_reply (service_t *self, int index)
-{
-    source_t *src = &self->sources[index];
-    zframe_t *frame = zframe_recv (src->dealer);
-    if (!frame)
-        return;
-    Crm__V1__ReplayReply *reply =
-        crm__v1__replay_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
-    zframe_destroy (&frame);
-    if (!reply || *reply->error) {
-        log_warn ("replay refused", "source", src->state.source, "error",
-                  reply ? reply->error : "malformed reply", NULL);
-        crm__v1__replay_reply__free_unpacked (reply, NULL);
-        return;     // the request stays in flight; it is asked again at its timeout
-    }
-    //  "more": the source stopped at its caps, so go on at once. Otherwise
-    //  the reply reached the source's head as of its reading, and what came
-    //  after is in our live queue: asking again now would fetch it twice
-    //  (a real loss still shows as a gap or in the next heartbeat).
-    if (reply->more || reply->n_events == 0)
-        consumer_announce (&src->state, reply->latest_sequence);
-    uint64_t lost = reply->first_sequence ? consumer_skip_to (&src->state, reply->first_sequence) : 0;
-    if (lost) {
-        char n[24], first[24];
-        log_error ("events lost: pruned from the source's outbox before they were applied", "source",
-                   src->state.source, "count", log_u64 (n, lost), "first_retained",
-                   log_u64 (first, reply->first_sequence), NULL);
-        zmsg_t *none = zmsg_new ();
-        s_bad (self, src->state.source, &none, "%" PRIu64 " events before sequence %" PRIu64
-               " were pruned from the source's outbox before they were applied", lost,
-               reply->first_sequence);
-    }
-    for (size_t i = 0; i < reply->n_events; i++) {
-        Crm__V1__Envelope *env =
-            crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
-        if (env && strcmp (env->source, src->state.source) == 0)
-            s_offer (self, index, env);
-        else
-            crm__v1__envelope__free_unpacked (env, NULL);
-    }
-    consumer_replay_done (&src->state);
-    crm__v1__replay_reply__free_unpacked (reply, NULL);
-}
-
 void
 batch_serve_replay (service_t *self)
 {
@@ -264,25 +168,6 @@ batch_serve_replay (service_t *self)
     }
     zframe_destroy (&request);
     zmsg_destroy (&msg);
-}
-
-void
-batch_request_replays (service_t *self, int64_t now)
-{
-    for (int i = 0; i < self->source_count; i++) {
-        source_t *src = &self->sources[i];
-        if (!consumer_wants_replay (&src->state, now, self->cfg.replay_timeout_ms))
-            continue;
-        Crm__V1__ReplayRequest req = CRM__V1__REPLAY_REQUEST__INIT;
-        req.from_sequence = src->state.accepted + 1;
-        req.max_count = (uint32_t) self->cfg.batch_max;
-        uint8_t buf[32];
-        size_t len = crm__v1__replay_request__pack (&req, buf);
-        //  With ZMQ_IMMEDIATE an absent source makes this fail at once; the
-        //  request counts as sent all the same and is retried at its timeout.
-        zmq_send (zsock_resolve (src->dealer), buf, len, ZMQ_DONTWAIT);
-        consumer_replay_sent (&src->state, now);
-    }
 }
 
 //  --------------------------------------------------------------------------
@@ -515,9 +400,10 @@ s_apply (service_t *self, size_t from, size_t count)
             stats_applied (&self->stats, w->event->type);
             //  Every event's trace across the bus, when asked for (a line per
             //  event and consumer is too many to keep at info).
-            log_debug ("event applied", "source", w->event->source, "sequence",
-                       log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type, "event_id",
-                       w->event->event_id, "correlation_id", w->event->correlation_id, NULL);
+            if (log_enabled (LOG_LEVEL_DEBUG))
+                log_debug ("event applied", "source", w->event->source, "sequence",
+                           log_u64 ((char[24]){0}, w->event->sequence), "type", w->event->type, "event_id",
+                           w->event->event_id, "correlation_id", w->event->correlation_id, NULL);
         }
         if (w->kind == WORK_COMMAND && !*w->reply.code && strcmp (w->command->type, "RetryDeadLetter") == 0)
             deadletter_committed (self, w->command);
@@ -547,6 +433,7 @@ s_unavailable (service_t *self)
             batch_work_free (w);
     }
     self->nwork = kept;
+    arena_reset (self->arena);  // no event is left
     for (int i = 0; i < self->source_count; i++)
         consumer_rollback (&self->sources[i].state);
 }
@@ -554,8 +441,10 @@ s_unavailable (service_t *self)
 void
 batch_process (service_t *self)
 {
-    if (self->nwork == 0)
+    if (self->nwork == 0) {
+        arena_reset (self->arena);  // events read and not taken (repeats, gaps)
         return;
+    }
     service_rc_t rc = db_is_up (self->db) ? s_apply (self, 0, self->nwork) : SERVICE_RETRY;
     for (size_t i = 0; rc == SERVICE_FAIL && i < self->nwork; i++) {
         //  Some item is at fault: apply one per transaction to find it.
@@ -578,6 +467,7 @@ batch_process (service_t *self)
     for (size_t i = 0; i < self->nwork; i++)
         batch_work_free (&self->work[i]);
     self->nwork = 0;
+    arena_reset (self->arena);
 }
 
 
@@ -589,7 +479,7 @@ batch_read_inbound (service_t *self, int index)
         return;
     zframe_t *last = zmsg_last (msg);
     if (last && zframe_size (last) > (size_t) self->cfg.max_message_bytes) {
-        s_bad (self, self->readers[index].name, &msg, "message exceeds CRM_MAX_MESSAGE_BYTES");
+        batch_bad (self, self->readers[index].name, &msg, "message exceeds CRM_MAX_MESSAGE_BYTES");
         return;
     }
     work_t *w = batch_push (self, WORK_INBOUND);

@@ -20,6 +20,7 @@ static const struct {
     {"notifier", 5580, "leads,deals,tasks,timer"},
     {"timer", 5590, "leads,deals,tasks"},
     {"bench", 5600, ""},
+    {"benchsink", 5610, "bench"},  // bench/benchsink.c: the bus bench's subscriber
 };
 
 const char *

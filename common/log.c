@@ -79,6 +79,12 @@ log_u64 (char *buf, uint64_t value)
     return buf;
 }
 
+bool
+log_enabled (log_level_t level)
+{
+    return level >= s_level;
+}
+
 void
 log_write (log_level_t level, const char *msg, ...)
 {

@@ -7,6 +7,7 @@
 #ifndef CRM_LOG_H
 #define CRM_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@ void log_write (log_level_t level, const char *msg, ...);
 #define log_info(...)  log_write (LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_warn(...)  log_write (LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_error(...) log_write (LOG_LEVEL_ERROR, __VA_ARGS__)
+
+/*  true if a line at level would be written: lets a caller skip building
+    the values of a line nobody will see (e.g. one per event at debug). */
+bool log_enabled (log_level_t level);
 
 /*  Formats an unsigned integer into buf (at least 21 bytes) and returns buf,
     so that numbers can go into log_write's string pairs. */

@@ -57,10 +57,12 @@ service_new (const config_t *cfg, db_t **db_p)
     *db_p = NULL;
     self->started_ms = clock_now_ms ();
     self->outbox = outbox_new (cfg->service);
+    self->arena = arena_new (256 << 10);
     self->cmd = s_bind (self, ZMQ_ROUTER, CONFIG_CMD);
     self->pub = s_bind (self, ZMQ_PUB, CONFIG_PUB);
     self->replay = s_bind (self, ZMQ_ROUTER, CONFIG_REPLAY);
-    if (!self->outbox || !self->cmd || !self->pub || !self->replay || service_http_start (self)) {
+    if (!self->outbox || !self->arena || !self->cmd || !self->pub || !self->replay
+        || service_http_start (self)) {
         service_destroy (&self);
         return NULL;
     }
@@ -101,6 +103,7 @@ service_destroy (service_t **self_p)
     for (size_t i = 0; i < self->nwork; i++)
         batch_work_free (&self->work[i]);
     free (self->work);
+    arena_destroy (&self->arena);
     http_destroy (&self->http);  // after the work: it answers what is still deferred
     for (int i = 0; i < self->source_count; i++) {
         zsock_destroy (&self->sources[i].sub);
@@ -370,6 +373,14 @@ s_drain (service_t *self, zsock_t *sock, void (*read) (service_t *, int), int in
     }
 }
 
+//  A source's events: read until none is queued or the batch is full.
+static void
+s_drain_sub (service_t *self, int index)
+{
+    while (self->nwork < (size_t) self->cfg.batch_max && batch_read_sub (self, index))
+        ;
+}
+
 static void
 s_read_cmd (service_t *self, int index)
 {
@@ -493,7 +504,7 @@ service_run (service_t *self)
             for (int k = 0; k < inputs; k++) {
                 int i = (self->turn + k) % inputs;
                 if (i < self->source_count && (items[2 + 2 * i].revents & ZMQ_POLLIN))
-                    s_drain (self, self->sources[i].sub, batch_read_sub, i);
+                    s_drain_sub (self, i);
                 int r = i - self->source_count;
                 if (r >= 0 && (items[2 + 2 * self->source_count + r].revents & ZMQ_POLLIN))
                     s_drain (self, self->readers[r].sock, batch_read_inbound, r);

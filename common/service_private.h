@@ -2,13 +2,14 @@
     service's state and the unit of work. Not for services: they see only
     service.h. service.c owns the sockets, the loop and the replies;
     batch.c reads the sockets into a batch and applies it in one
-    transaction; service_http.c serves HTTP (metrics, health, routes) and
+    transaction (batch_sub.c reads the sources' events); service_http.c serves HTTP (metrics, health, routes) and
     commands submitted from inside; deadletter.c the dead-letter commands.
 */
 #ifndef CRM_SERVICE_PRIVATE_H
 #define CRM_SERVICE_PRIVATE_H
 
 #include "service.h"
+#include "arena.h"
 #include "consumer.h"
 #include "http.h"
 #include "outbox.h"
@@ -39,16 +40,19 @@ struct service_metrics_t {
     size_t count;
 };
 
+//  The large buffers come last: batch_push clears what comes before reply
+//  and only the first bytes of the rest, so that an event (most items)
+//  does not cost a kilobyte of memset.
 typedef struct {
     work_kind_t kind;
     int index;                      // source (EVENT) or reader (INBOUND)
-    Crm__V1__Envelope *event;       // EVENT, owned
+    Crm__V1__Envelope *event;       // EVENT, in the service's arena (freed with the batch)
     Crm__V1__Command *command;      // COMMAND, owned
     zmsg_t *msg;                    // COMMAND: routing frames; INBOUND, BAD: the message
-    service_reply_t reply;          // COMMAND
     service_done_fn *done;          // COMMAND from service_submit: gets the reply (msg is NULL)
     void *done_arg;
     bool dead;                      // dead-lettered in the open transaction
+    service_reply_t reply;          // COMMAND
     char bad_source[16];            // BAD
     char reason[256];               // BAD: why; others: filled on rejection
 } work_t;
@@ -85,6 +89,7 @@ struct service_t {
     service_metrics_fn *metrics;
     void *metrics_arg;
     work_t *work;
+    arena_t *arena;  // the open batch's decoded events
     size_t nwork;
     size_t work_cap;
     uint64_t dead_letters;          // open (not retried) rows of dead_letter
@@ -105,12 +110,17 @@ struct service_t {
 
 //  batch.c: collecting work from the sockets (each reads one message) ...
 void batch_read_command (service_t *self);
-void batch_read_sub (service_t *self, int index);
+//  batch_read_sub reads without waiting: false when nothing was queued.
+bool batch_read_sub (service_t *self, int index);
 void batch_read_replay_reply (service_t *self, int index);
 void batch_read_inbound (service_t *self, int index);
 void batch_serve_replay (service_t *self);
 void batch_request_replays (service_t *self, int64_t now);
 work_t *batch_push (service_t *self, work_kind_t kind);
+//  Adds a message that cannot be applied (WORK_BAD: dead-lettered in the
+//  batch, with source and the reason fmt...); takes *msg.
+void batch_bad (service_t *self, const char *source, zmsg_t **msg, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 void batch_work_free (work_t *w);
 //  ... and applying all of it: one transaction, poison isolated, replies
 //  and events sent after commit.

@@ -34,6 +34,12 @@ bool
 utf8_valid (const char *s)
 {
     while (*s) {
+        //  Ids and types are ASCII: step over it a byte at a time without
+        //  decoding (every event's envelope is checked).
+        while ((unsigned char) *s - 1u < 0x7Fu)
+            s++;
+        if (!*s)
+            break;
         size_t n = utf8_char (s);
         if (n == 0)
             return false;
