@@ -23,7 +23,7 @@
 #                               (default 0: all go through the bus, which also
 #                               gives the schedule rate)
 #   CRM_BENCH_TIMER_SETTLE      1 (default): between the preload and the measurement,
-#                               VACUUM ANALYZE timer.timer and bench.outbox and a
+#                               VACUUM ANALYZE timer.timer and bench.outbox_segment and a
 #                               CHECKPOINT (as crm_admin), so that the autovacuum and
 #                               the checkpoint the preload's ~0.5 GB of WAL calls for
 #                               do not fall into the 10 s measured; 0: measure
@@ -126,7 +126,7 @@ TEE_PID=$!
 BETWEEN=()
 if [[ $SETTLE == 1 ]]; then
   settle="/usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 -U crm_admin -d $DB"
-  settle+=" -c 'VACUUM (ANALYZE) timer.timer' -c 'VACUUM (ANALYZE) bench.outbox' -c CHECKPOINT </dev/null"
+  settle+=" -c 'VACUUM (ANALYZE) timer.timer' -c 'VACUUM (ANALYZE) bench.outbox_segment' -c CHECKPOINT </dev/null"
   BETWEEN=(--between "$settle")
 fi
 CRM_LOG_LEVEL=warn "$BIN/crm-benchtimer" --preload $((PENDING - COPY_N)) "${BETWEEN[@]}" "${EXTRA[@]}" >"$LOGS/bench.out" 2>&$ERR || rc=$?
