@@ -12,19 +12,51 @@
 #define MS(column) "(extract (epoch FROM " column ") * 1000)::bigint"
 #define TS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 millisecond')"
 
-enum { SOURCE_SYSTEM, EXTERNAL_ID, NAME, PHONE, EMAIL, COMPANY, COMMENT, RESPONSIBLE, COLUMNS };
+//  The batch's arrays: the keys to resolve, then the parameters of
+//  store_write in its order ($1 = N_ID).
+enum {
+    K_SOURCE_SYSTEM,
+    K_EXTERNAL_ID,
+    K_UNASSIGNED,
+    N_ID,  // the new leads
+    N_SOURCE_SYSTEM,
+    N_EXTERNAL_ID,
+    N_NAME,
+    N_PHONE,
+    N_EMAIL,
+    N_COMPANY,
+    N_COMMENT,
+    N_RESPONSIBLE,
+    N_STAGE,
+    N_ENTERED,
+    N_VERSION,
+    F_LEAD,  // their field values
+    F_NAME,
+    F_VALUE,
+    H_LEAD,  // their history
+    H_AT,
+    H_ACTOR,
+    H_RULE,
+    H_ACTION,
+    H_DETAIL,
+    T_KEY,  // their tasks
+    T_LEAD,
+    T_TAG,
+    ARRAYS
+};
 
 struct store_t {
-    sqlarray_t *columns[COLUMNS];
-    int count;
+    sqlarray_t *a[ARRAYS];
+    int count;  // keys buffered
+    int news;   // new leads buffered
 };
 
 store_t *
 store_new (void)
 {
     store_t *self = calloc (1, sizeof *self);
-    for (int i = 0; self && i < COLUMNS; i++)
-        if (!(self->columns[i] = sqlarray_new ()))
+    for (int i = 0; self && i < ARRAYS; i++)
+        if (!(self->a[i] = sqlarray_new ()))
             store_destroy (&self);
     return self;
 }
@@ -34,20 +66,26 @@ store_destroy (store_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    for (int i = 0; i < COLUMNS; i++)
-        sqlarray_destroy (&(*self_p)->columns[i]);
+    for (int i = 0; i < ARRAYS; i++)
+        sqlarray_destroy (&(*self_p)->a[i]);
     free (*self_p);
     *self_p = NULL;
 }
 
-int
-store_add (store_t *self, const Crm__V1__LeadReceived *lead, const char *responsible)
+//  Empties arrays [from, to).
+static void
+s_clear (store_t *self, int from, int to)
 {
-    const char *values[COLUMNS] = {lead->source_system, lead->external_id, lead->name,    lead->phone,
-                                   lead->email,         lead->company,     lead->comment, responsible};
-    int err = 0;
-    for (int i = 0; i < COLUMNS; i++)
-        err |= sqlarray_text (self->columns[i], values[i]);
+    for (int i = from; i < to; i++)
+        sqlarray_reset (self->a[i]);
+}
+
+int
+store_add (store_t *self, const char *source_system, const char *external_id, bool unassigned)
+{
+    int err = sqlarray_text (self->a[K_SOURCE_SYSTEM], source_system);
+    err |= sqlarray_text (self->a[K_EXTERNAL_ID], external_id);
+    err |= sqlarray_text (self->a[K_UNASSIGNED], unassigned ? "t" : "f");
     return err ? -1 : self->count++;
 }
 
@@ -60,49 +98,173 @@ store_count (const store_t *self)
 void
 store_reset (store_t *self)
 {
-    for (int i = 0; i < COLUMNS; i++)
-        sqlarray_reset (self->columns[i]);
-    self->count = 0;
+    s_clear (self, 0, ARRAYS);
+    self->count = self->news = 0;
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
 }
 
 db_rc_t
-store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg)
+store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resolved, uint64_t *first_turn)
 {
+    *first_turn = 0;
     if (self->count == 0)
         return DB_OK;
-    const char *params[COLUMNS];
-    for (int i = 0; i < COLUMNS; i++)
-        params[i] = sqlarray_str (self->columns[i]);
+    const char *params[] = {sqlarray_str (self->a[K_SOURCE_SYSTEM]), sqlarray_str (self->a[K_EXTERNAL_ID]),
+                            sqlarray_str (self->a[K_UNASSIGNED]), take_turns ? "t" : "f"};
     PGresult *res;
-    //  One statement for the batch. The CTE's insert is not visible to the
-    //  rest of the statement, so a new lead's id comes from "ins" and a known
-    //  one's from its unique index (a lookup per row: a join would let the
-    //  generic plan scan the whole table); only the first of a pair repeated
-    //  in the batch is the one that created it.
-    db_rc_t rc = db_exec (db, &res,
-                          "WITH input AS (SELECT u.*, row_number () OVER"
-                          "  (PARTITION BY u.source_system, u.external_id ORDER BY u.ord) AS nth"
-                          "  FROM unnest ($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-                          "  $6::text[], $7::text[], $8::text[]) WITH ORDINALITY"
-                          "  AS u (source_system, external_id, name, phone, email, company, comment,"
-                          "  responsible, ord)),"
-                          " ins AS (INSERT INTO lead (source_system, external_id, name, phone, email,"
-                          "  company, comment, responsible) SELECT source_system, external_id, name,"
-                          "  phone, email, company, comment, responsible FROM input WHERE nth = 1"
-                          "  ORDER BY ord ON CONFLICT (source_system, external_id) DO NOTHING"
-                          "  RETURNING id, source_system, external_id)"
-                          " SELECT coalesce (ins.id, (SELECT id FROM lead WHERE lead.source_system"
-                          "  = input.source_system AND lead.external_id = input.external_id)),"
-                          "  ins.id IS NOT NULL AND input.nth = 1"
-                          " FROM input LEFT JOIN ins USING (source_system, external_id) ORDER BY input.ord",
-                          COLUMNS, params, NULL, NULL);
+    //  A known lead's id comes from the unique index (a lookup per row: a
+    //  join would let the generic plan scan the whole table). The turns are
+    //  taken only when some are needed, so that a batch without one writes
+    //  no row.
+    db_rc_t rc = db_exec (
+        db, &res,
+        "WITH input AS (SELECT u.*, row_number () OVER w AS nth, min (u.ord) OVER w AS first"
+        "  FROM unnest ($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY"
+        "  AS u (source_system, external_id, unassigned, ord)"
+        "  WINDOW w AS (PARTITION BY u.source_system, u.external_id ORDER BY u.ord)),"
+        " known AS (SELECT input.*, (SELECT id FROM lead WHERE lead.source_system = input.source_system"
+        "  AND lead.external_id = input.external_id) AS id FROM input),"
+        " turn AS (UPDATE assignment SET turn = turn + n.count FROM (SELECT count(*) AS count FROM known"
+        "  WHERE id IS NULL AND nth = 1 AND unassigned) n WHERE n.count > 0 AND $4::bool"
+        "  RETURNING turn - n.count AS first)"
+        " SELECT coalesce (id, 0), first, coalesce ((SELECT first FROM turn), 0),"
+        "  CASE WHEN id IS NULL AND nth = 1 THEN nextval ('lead_id_seq') ELSE 0 END"
+        " FROM known ORDER BY ord",
+        4, params, NULL, NULL);
     int count = self->count;
-    store_reset (self);
+    s_clear (self, K_SOURCE_SYSTEM, N_ID);
+    self->count = 0;
     if (rc)
         return rc;
-    for (int i = 0; i < PQntuples (res) && i < count && rc == DB_OK; i++)
-        rc = fn (i, strtoull (PQgetvalue (res, i, 0), NULL, 10), *PQgetvalue (res, i, 1) == 't', arg);
+    int rows = PQntuples (res);
+    uint64_t *ids = calloc ((size_t) rows + 1, sizeof *ids);
+    if (rows != count || !ids) {
+        PQclear (res);
+        free (ids);
+        return DB_PERMANENT;
+    }
+    //  The new ids ascending in the order the leads came, as one INSERT of
+    //  them all would have numbered them.
+    int news = 0;
+    for (int i = 0; i < rows; i++) {
+        uint64_t id = strtoull (PQgetvalue (res, i, 3), NULL, 10);
+        if (id)
+            ids[news++] = id;
+    }
+    qsort (ids, (size_t) news, sizeof *ids, s_cmp_u64);
+    if (rows > 0)
+        *first_turn = strtoull (PQgetvalue (res, 0, 2), NULL, 10);
+    for (int i = 0, next = 0; i < rows; i++) {
+        uint64_t known = strtoull (PQgetvalue (res, i, 0), NULL, 10);
+        int first = (int) strtol (PQgetvalue (res, i, 1), NULL, 10) - 1;
+        bool created = strtoull (PQgetvalue (res, i, 3), NULL, 10) != 0;
+        uint64_t id = known                   ? known
+                    : created                 ? ids[next++]
+                    : first >= 0 && first < i ? resolved[first].id
+                                              : 0;
+        resolved[i] = (store_resolved_t){id, created};
+    }
+    free (ids);
     PQclear (res);
+    return DB_OK;
+}
+
+int
+store_add_new (store_t *self, uint64_t id, const Crm__V1__LeadReceived *lead, const char *stage,
+               const engine_value_t *values, size_t n, int64_t entered_ms, uint32_t version)
+{
+    const char *texts[] = {lead->source_system, lead->external_id, lead->name,
+                           lead->phone,         lead->email,       lead->company,
+                           lead->comment,       lead->responsible, stage};
+    int err = sqlarray_i64 (self->a[N_ID], (int64_t) id);
+    for (int i = 0; i < (int) (sizeof texts / sizeof *texts); i++)
+        err |= sqlarray_text (self->a[N_SOURCE_SYSTEM + i], texts[i]);
+    err |= sqlarray_i64 (self->a[N_ENTERED], entered_ms);
+    err |= sqlarray_i64 (self->a[N_VERSION], version);
+    for (size_t i = 0; i < n; i++) {
+        err |= sqlarray_i64 (self->a[F_LEAD], (int64_t) id);
+        err |= sqlarray_text (self->a[F_NAME], values[i].name);
+        err |= sqlarray_text (self->a[F_VALUE], values[i].value);
+    }
+    if (err)
+        return -1;
+    self->news++;
+    return 0;
+}
+
+int
+store_add_history (store_t *self, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        err |= sqlarray_i64 (self->a[H_LEAD], (int64_t) id);
+        err |= sqlarray_i64 (self->a[H_AT], at_ms);
+        err |= sqlarray_text (self->a[H_ACTOR], lines[i].actor);
+        err |= sqlarray_text (self->a[H_RULE], lines[i].rule);
+        err |= sqlarray_text (self->a[H_ACTION], lines[i].action);
+        err |= sqlarray_text (self->a[H_DETAIL], lines[i].detail);
+    }
+    return err ? -1 : 0;
+}
+
+int
+store_add_task (store_t *self, const char *request_key, uint64_t lead_id, const char *tag)
+{
+    int err = sqlarray_text (self->a[T_KEY], request_key);
+    err |= sqlarray_i64 (self->a[T_LEAD], (int64_t) lead_id);
+    err |= sqlarray_text (self->a[T_TAG], tag ? tag : "");
+    return err ? -1 : 0;
+}
+
+db_rc_t
+store_write (store_t *self, db_t *db)
+{
+    if (self->news == 0 && sqlarray_count (self->a[H_LEAD]) == 0 && sqlarray_count (self->a[T_KEY]) == 0)
+        return DB_OK;
+    const char *params[ARRAYS - N_ID];
+    for (int i = N_ID; i < ARRAYS; i++)
+        params[i - N_ID] = sqlarray_str (self->a[i]);
+    //  One statement: the history and tasks reference the leads inserted
+    //  beside them, which their foreign keys' checks (run at the end of the
+    //  statement) see. Rows are numbered in the order given.
+    db_rc_t rc = db_exec (
+        db, NULL,
+        "WITH l AS (INSERT INTO lead (id, source_system, external_id, name, phone, email, company, comment,"
+        "  responsible, stage, fields, entered_at, version)"
+        "  SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, u.comment,"
+        "  u.responsible, u.stage, coalesce ((SELECT jsonb_object_agg (f.name, f.value)"
+        "  FROM unnest ($13::bigint[], $14::text[], $15::text[]) AS f (lead, name, value)"
+        "  WHERE f.lead = u.id), '{}'), " TS (
+            "u.entered") ", u.version"
+                         "  FROM unnest ($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+                         "$6::text[],"
+                         "  $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::int[]) WITH "
+                         "ORDINALITY"
+                         "  AS u (id, source_system, external_id, name, phone, email, company, comment, "
+                         "responsible,"
+                         "  stage, entered, version, ord) ORDER BY u.ord RETURNING 1),"
+                         " h AS (INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
+                         "  SELECT h.lead, " TS (
+                             "h.at") ", h.actor, coalesce (h.rule, ''), h.action,"
+                                     "  coalesce (h.detail, '') FROM unnest ($16::bigint[], $17::bigint[], "
+                                     "$18::text[], $19::text[],"
+                                     "  $20::text[], $21::text[]) WITH ORDINALITY AS h (lead, at, actor, "
+                                     "rule, action, detail, ord)"
+                                     "  ORDER BY h.ord RETURNING 1),"
+                                     " t AS (INSERT INTO lead_task (request_key, lead_id, tag)"
+                                     "  SELECT * FROM unnest ($22::text[], $23::bigint[], $24::text[])"
+                                     "  ON CONFLICT (request_key) DO NOTHING RETURNING 1)"
+                                     " SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM h), (SELECT "
+                                     "count(*) FROM t)",
+        ARRAYS - N_ID, params, NULL, NULL);
+    s_clear (self, N_ID, ARRAYS);
+    self->news = 0;
     return rc;
 }
 
@@ -324,19 +486,6 @@ store_history_list (db_t *db, uint64_t id, PGresult **res)
                     "SELECT " MS ("at") ", actor, rule, action, detail FROM lead_history"
                                         " WHERE lead_id = $1 ORDER BY id",
                     1, params, NULL, NULL);
-}
-
-db_rc_t
-store_next_turn (db_t *db, uint64_t *turn)
-{
-    PGresult *res;
-    db_rc_t rc =
-        db_exec (db, &res, "UPDATE assignment SET turn = turn + 1 RETURNING turn - 1", 0, NULL, NULL, NULL);
-    if (rc)
-        return rc;
-    *turn = PQntuples (res) == 1 ? strtoull (PQgetvalue (res, 0, 0), NULL, 10) : 0;
-    PQclear (res);
-    return DB_OK;
 }
 
 //  ---------------------------------------------------------------- tasks
