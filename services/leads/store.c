@@ -1,6 +1,8 @@
 /*  store: see store.h. */
 #include "store.h"
 #include "lead.h"
+#include "log.h"
+#include "rowset.h"
 #include "sqlarray.h"
 
 #include <inttypes.h>
@@ -12,49 +14,23 @@
 #define MS(column) "(extract (epoch FROM " column ") * 1000)::bigint"
 #define TS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 millisecond')"
 
-//  The batch's arrays: the keys to resolve, then the parameters of
-//  store_write in its order ($1 = N_ID).
-enum {
-    K_SOURCE_SYSTEM,
-    K_EXTERNAL_ID,
-    K_UNASSIGNED,
-    N_ID,  // the new leads
-    N_SOURCE_SYSTEM,
-    N_EXTERNAL_ID,
-    N_NAME,
-    N_PHONE,
-    N_EMAIL,
-    N_COMPANY,
-    N_COMMENT,
-    N_RESPONSIBLE,
-    N_STAGE,
-    N_ENTERED,
-    N_VERSION,
-    F_LEAD,  // their field values
-    F_NAME,
-    F_VALUE,
-    H_LEAD,  // their history
-    H_AT,
-    H_ACTOR,
-    H_RULE,
-    H_ACTION,
-    H_DETAIL,
-    T_KEY,  // their tasks
-    T_LEAD,
-    T_TAG,
-    ARRAYS
-};
+//  The batch's arrays: the keys to resolve, then the tasks of the new
+//  leads.
+enum { K_SOURCE_SYSTEM, K_EXTERNAL_ID, K_UNASSIGNED, T_KEY, T_LEAD, T_TAG, ARRAYS };
 
 struct store_t {
     sqlarray_t *a[ARRAYS];
-    int count;  // keys buffered
-    int news;   // new leads buffered
+    rowset_t *leads;    // the new leads, as they will be stored
+    rowset_t *history;  // their history lines
+    int count;          // keys buffered
 };
 
 store_t *
 store_new (void)
 {
     store_t *self = calloc (1, sizeof *self);
+    if (self && (!(self->leads = rowset_new ()) || !(self->history = rowset_new ())))
+        store_destroy (&self);
     for (int i = 0; self && i < ARRAYS; i++)
         if (!(self->a[i] = sqlarray_new ()))
             store_destroy (&self);
@@ -68,6 +44,8 @@ store_destroy (store_t **self_p)
         return;
     for (int i = 0; i < ARRAYS; i++)
         sqlarray_destroy (&(*self_p)->a[i]);
+    rowset_destroy (&(*self_p)->leads);
+    rowset_destroy (&(*self_p)->history);
     free (*self_p);
     *self_p = NULL;
 }
@@ -99,7 +77,9 @@ void
 store_reset (store_t *self)
 {
     s_clear (self, 0, ARRAYS);
-    self->count = self->news = 0;
+    rowset_reset (self->leads);
+    rowset_reset (self->history);
+    self->count = 0;
 }
 
 static int
@@ -138,7 +118,7 @@ store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resol
         " FROM known ORDER BY ord",
         4, params, NULL, NULL);
     int count = self->count;
-    s_clear (self, K_SOURCE_SYSTEM, N_ID);
+    s_clear (self, K_SOURCE_SYSTEM, T_KEY);
     self->count = 0;
     if (rc)
         return rc;
@@ -175,40 +155,68 @@ store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resol
     return DB_OK;
 }
 
+//  The values as a JSON object's text ({"name": "value", ...}): malloc'ed,
+//  or NULL on out-of-memory.
+static char *
+s_json_object (const engine_value_t *values, size_t n)
+{
+    size_t size = 3;
+    for (size_t i = 0; i < n; i++)  // escaped, a byte grows to at most 6
+        size += 6 * (strlen (values[i].name) + strlen (values[i].value)) + 8;
+    char *json = malloc (size);
+    if (!json)
+        return NULL;
+    size_t len = 0;
+    json[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t) snprintf (json + len, size - len, "%s\"", i ? ", " : "");
+        len += log_json_escape (json + len, size - len, values[i].name);
+        len += (size_t) snprintf (json + len, size - len, "\": \"");
+        len += log_json_escape (json + len, size - len, values[i].value);
+        json[len++] = '"';
+    }
+    json[len++] = '}';
+    json[len] = 0;
+    return json;
+}
+
 int
 store_add_new (store_t *self, uint64_t id, const Crm__V1__LeadReceived *lead, const char *stage,
                const engine_value_t *values, size_t n, int64_t entered_ms, uint32_t version)
 {
-    const char *texts[] = {lead->source_system, lead->external_id, lead->name,
-                           lead->phone,         lead->email,       lead->company,
-                           lead->comment,       lead->responsible, stage};
-    int err = sqlarray_i64 (self->a[N_ID], (int64_t) id);
-    for (int i = 0; i < (int) (sizeof texts / sizeof *texts); i++)
-        err |= sqlarray_text (self->a[N_SOURCE_SYSTEM + i], texts[i]);
-    err |= sqlarray_i64 (self->a[N_ENTERED], entered_ms);
-    err |= sqlarray_i64 (self->a[N_VERSION], version);
-    for (size_t i = 0; i < n; i++) {
-        err |= sqlarray_i64 (self->a[F_LEAD], (int64_t) id);
-        err |= sqlarray_text (self->a[F_NAME], values[i].name);
-        err |= sqlarray_text (self->a[F_VALUE], values[i].value);
-    }
-    if (err)
-        return -1;
-    self->news++;
-    return 0;
+    rowset_t *r = self->leads;
+    char *fields = n ? s_json_object (values, n) : NULL;
+    int err = n && !fields ? -1 : rowset_row (r);
+    err |= rowset_i64 (r, "id", (int64_t) id);
+    err |= rowset_text (r, "source_system", lead->source_system);
+    err |= rowset_text (r, "external_id", lead->external_id);
+    err |= rowset_text (r, "name", lead->name);
+    err |= rowset_text (r, "phone", lead->phone);
+    err |= rowset_text (r, "email", lead->email);
+    err |= rowset_text (r, "company", lead->company);
+    err |= rowset_text (r, "comment", lead->comment);
+    err |= rowset_text (r, "responsible", lead->responsible);
+    err |= rowset_text (r, "stage", stage);
+    err |= rowset_text (r, "fields", n ? fields : "{}");
+    err |= rowset_i64 (r, "entered", entered_ms);
+    err |= rowset_i64 (r, "version", version);
+    free (fields);
+    return err ? -1 : 0;
 }
 
 int
 store_add_history (store_t *self, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
 {
+    rowset_t *r = self->history;
     int err = 0;
     for (size_t i = 0; i < n; i++) {
-        err |= sqlarray_i64 (self->a[H_LEAD], (int64_t) id);
-        err |= sqlarray_i64 (self->a[H_AT], at_ms);
-        err |= sqlarray_text (self->a[H_ACTOR], lines[i].actor);
-        err |= sqlarray_text (self->a[H_RULE], lines[i].rule);
-        err |= sqlarray_text (self->a[H_ACTION], lines[i].action);
-        err |= sqlarray_text (self->a[H_DETAIL], lines[i].detail);
+        err |= rowset_row (r);
+        err |= rowset_i64 (r, "lead", (int64_t) id);
+        err |= rowset_i64 (r, "at", at_ms);
+        err |= rowset_text (r, "actor", lines[i].actor);
+        err |= rowset_text (r, "rule", lines[i].rule ? lines[i].rule : "");
+        err |= rowset_text (r, "action", lines[i].action);
+        err |= rowset_text (r, "detail", lines[i].detail ? lines[i].detail : "");
     }
     return err ? -1 : 0;
 }
@@ -225,46 +233,52 @@ store_add_task (store_t *self, const char *request_key, uint64_t lead_id, const 
 db_rc_t
 store_write (store_t *self, db_t *db)
 {
-    if (self->news == 0 && sqlarray_count (self->a[H_LEAD]) == 0 && sqlarray_count (self->a[T_KEY]) == 0)
-        return DB_OK;
-    const char *params[ARRAYS - N_ID];
-    for (int i = N_ID; i < ARRAYS; i++)
-        params[i - N_ID] = sqlarray_str (self->a[i]);
-    //  One statement: the history and tasks reference the leads inserted
-    //  beside them, which their foreign keys' checks (run at the end of the
-    //  statement) see. Rows are numbered in the order given.
-    db_rc_t rc = db_exec (
-        db, NULL,
-        "WITH l AS (INSERT INTO lead (id, source_system, external_id, name, phone, email, company, comment,"
-        "  responsible, stage, fields, entered_at, version)"
-        "  SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, u.comment,"
-        "  u.responsible, u.stage, coalesce ((SELECT jsonb_object_agg (f.name, f.value)"
-        "  FROM unnest ($13::bigint[], $14::text[], $15::text[]) AS f (lead, name, value)"
-        "  WHERE f.lead = u.id), '{}'), " TS (
-            "u.entered") ", u.version"
-                         "  FROM unnest ($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
-                         "$6::text[],"
-                         "  $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::int[]) WITH "
-                         "ORDINALITY"
-                         "  AS u (id, source_system, external_id, name, phone, email, company, comment, "
-                         "responsible,"
-                         "  stage, entered, version, ord) ORDER BY u.ord RETURNING 1),"
-                         " h AS (INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
-                         "  SELECT h.lead, " TS (
-                             "h.at") ", h.actor, coalesce (h.rule, ''), h.action,"
-                                     "  coalesce (h.detail, '') FROM unnest ($16::bigint[], $17::bigint[], "
-                                     "$18::text[], $19::text[],"
-                                     "  $20::text[], $21::text[]) WITH ORDINALITY AS h (lead, at, actor, "
-                                     "rule, action, detail, ord)"
-                                     "  ORDER BY h.ord RETURNING 1),"
-                                     " t AS (INSERT INTO lead_task (request_key, lead_id, tag)"
-                                     "  SELECT * FROM unnest ($22::text[], $23::bigint[], $24::text[])"
-                                     "  ON CONFLICT (request_key) DO NOTHING RETURNING 1)"
-                                     " SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM h), (SELECT "
-                                     "count(*) FROM t)",
-        ARRAYS - N_ID, params, NULL, NULL);
-    s_clear (self, N_ID, ARRAYS);
-    self->news = 0;
+    db_rc_t rc = DB_OK;
+    if (rowset_count (self->leads) || rowset_count (self->history)) {
+        const char *params[] = {rowset_str (self->leads), rowset_str (self->history)};
+        //  One statement: the history lines reference the leads inserted
+        //  beside them, which their foreign key's check (run at the end of
+        //  the statement) sees. Rows are numbered in the order given.
+        rc = db_exec (
+            db, NULL,
+            "WITH l AS (INSERT INTO lead (id, source_system, external_id, name, phone, email, company,"
+            "  comment, responsible, stage, fields, entered_at, version)"
+            "  SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, u.comment,"
+            "  u.responsible, u.stage, u.fields::jsonb, " TS (
+                "u.entered") ", u.version"
+                             "  FROM ROWS FROM (json_to_recordset ($1::json) AS (id bigint, source_system "
+                             "text,"
+                             "  external_id text, name text, phone text, email text, company text, comment "
+                             "text,"
+                             "  responsible text, stage text, fields text, entered bigint, version int)) "
+                             "WITH ORDINALITY"
+                             "  AS u (id, source_system, external_id, name, phone, email, company, comment, "
+                             "responsible,"
+                             "  stage, fields, entered, version, ord) ORDER BY u.ord RETURNING 1),"
+                             " h AS (INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
+                             "  SELECT h.lead, " TS (
+                                 "h.at") ", h.actor, h.rule, h.action, h.detail"
+                                         "  FROM ROWS FROM (json_to_recordset ($2::json) AS (lead bigint, at "
+                                         "bigint, actor text,"
+                                         "  rule text, action text, detail text)) WITH ORDINALITY"
+                                         "  AS h (lead, at, actor, rule, action, detail, ord) ORDER BY h.ord "
+                                         "RETURNING 1)"
+                                         " SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM h)",
+            2, params, NULL, NULL);
+    }
+    //  Tasks are rare for a new lead: their statement runs only if some.
+    if (rc == DB_OK && sqlarray_count (self->a[T_KEY])) {
+        const char *params[] = {sqlarray_str (self->a[T_KEY]), sqlarray_str (self->a[T_LEAD]),
+                                sqlarray_str (self->a[T_TAG])};
+        rc = db_exec (db, NULL,
+                      "INSERT INTO lead_task (request_key, lead_id, tag)"
+                      " SELECT * FROM unnest ($1::text[], $2::bigint[], $3::text[])"
+                      " ON CONFLICT (request_key) DO NOTHING",
+                      3, params, NULL, NULL);
+    }
+    s_clear (self, T_KEY, ARRAYS);
+    rowset_reset (self->leads);
+    rowset_reset (self->history);
     return rc;
 }
 

@@ -2,8 +2,8 @@
     received in one batch are stored set-based, with a constant number of
     statements per batch and none per lead: one resolves their ids, which
     are new and their round-robin turns (store_resolve), one writes the new
-    ones as the funnel's rules left them, with their history lines and
-    tasks (store_write). The funnel's other statements (a lead loaded for
+    ones as the funnel's rules left them, with their history lines, and
+    one their tasks if any (store_write). The funnel's other statements (a lead loaded for
     its rules and saved after them, its history and tasks, the contacts
     and companies made from it) each run inside the caller's open
     transaction.
@@ -70,9 +70,9 @@ int store_add_history (store_t *self, uint64_t id, int64_t at_ms, const engine_h
     Returns 0, or -1 on out-of-memory. */
 int store_add_task (store_t *self, const char *request_key, uint64_t lead_id, const char *tag);
 
-/*  Writes the new leads, their history lines and tasks buffered since the
-    last write, in one statement inside the caller's transaction, and
-    empties those buffers. A pair stored meanwhile by someone else fails it
+/*  Writes the new leads and their history lines buffered since the last
+    write, in one statement inside the caller's transaction, and their
+    tasks (if any) in a second one; empties those buffers. A pair stored meanwhile by someone else fails it
     (unique violation: DB_PERMANENT). Returns DB_OK or the db error. */
 db_rc_t store_write (store_t *self, db_t *db);
 

@@ -184,14 +184,14 @@ $(new_lead b2 "Два" petrova)
 $(new_lead b3 "Три")
 $(new_lead b1 "Один снова" smirnova)
 $(new_lead b4 "Четыре")
-$(new_lead b5 "Пять")")
+$(new_lead b5 'Пять "5" \ {x}')")
   out=$(calls "$items")
   assert_eq "$(jq -r '.error' <<<"$out" | sort -u)" null "errors"
   ids=($(jq -r '.result.lead_id' <<<"$out"))
   assert_eq "$(jq -r '.result.created' <<<"$out" | tr '\n' ' ')" "true true true false true true " "created"
   assert_eq "${ids[3]}" "${ids[0]}" "the repeat's id"
   assert_eq "$(sql "SELECT string_agg(external_id || ':' || responsible || ':' || name, ',' ORDER BY id) FROM leads.lead")" \
-    "b1:ivanov:Один,b2:petrova:Два,b3:smirnova:Три,b4:ivanov:Четыре,b5:smirnova:Пять" \
+    "b1:ivanov:Один,b2:petrova:Два,b3:smirnova:Три,b4:ivanov:Четыре,b5:smirnova:Пять \"5\" \\ {x}" \
     "ids in submission order; round-robin turns in submission order, only for the new leads without one"
   assert_eq "$(sql "SELECT string_agg(id::text, ',' ORDER BY id) FROM leads.lead")" \
     "${ids[0]},${ids[1]},${ids[2]},${ids[4]},${ids[5]}" "the ids replied"
@@ -213,6 +213,25 @@ $(new_lead b5 "Пять")")
 $(new_lead b2 "Два")")")
   assert_eq "$(jq -r '"\(.result.created)"' <<<"$out" | tr '\n' ' ')" "true false " "created, second batch"
   assert_eq "$(sql "SELECT responsible FROM leads.lead WHERE external_id = 'b6'")" ivanov "b6's responsible"
+}
+
+test_new_leads_of_one_batch_with_a_task_each() {
+  fresh_db
+  # A definition whose first stage asks for a task.
+  sed 's/on: {enter: in_progress}/on: {enter: new}/' "$SHIPPED_LEADS_PIPELINE" >"$T_DIR/funnel.yaml"
+  start_service leads CRM_LEADS_PIPELINE="$T_DIR/funnel.yaml"
+  local out a b
+  out=$(calls "$(jq -cs . <<<"$(new_lead t1 "Один" ivanov)
+$(new_lead t2 "Два" smirnova)")")
+  assert_eq "$(jq -r '.error' <<<"$out" | sort -u)" null "errors"
+  a=$(jq -r '.result.lead_id' <<<"$out" | head -n 1)
+  b=$(jq -r '.result.lead_id' <<<"$out" | tail -n 1)
+  assert_eq "$(sql "SELECT string_agg(request_key || '|' || lead_id || '|' || tag, ',' ORDER BY lead_id) FROM leads.lead_task")" \
+    "lead:$a:v1:proposal:0|$a|proposal,lead:$b:v1:proposal:0|$b|proposal" "lead_task rows"
+  assert_eq "$(sql "SELECT string_agg(type || ':' || correlation_id, ',' ORDER BY sequence) FROM leads.outbox")" \
+    "LeadCreated:lead:$a,NotificationRequested:lead:$a,TaskRequested:lead:$a,LeadCreated:lead:$b,NotificationRequested:lead:$b,TaskRequested:lead:$b" \
+    "events"
+  assert_eq "$(lead "$b" | jq -r '[.history[] | .action] | join(",")')" "created,notified,task requested" "history"
 }
 
 test_failing_lead_in_a_batch_spares_the_others() {
