@@ -3,7 +3,6 @@
 #include "lead.h"
 #include "log.h"
 #include "rowset.h"
-#include "sqlarray.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,14 +13,25 @@
 #define MS(column) "(extract (epoch FROM " column ") * 1000)::bigint"
 #define TS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 millisecond')"
 
-//  The batch's arrays: the keys to resolve, then the tasks of the new
-//  leads.
-enum { K_SOURCE_SYSTEM, K_EXTERNAL_ID, K_UNASSIGNED, T_KEY, T_LEAD, T_TAG, ARRAYS };
+//  History lines from a row set (s_history_rows), numbered in its order.
+#define HISTORY_INSERT(param)                                                                              \
+    "INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"                                  \
+    " SELECT h.lead, " TS ("h.at") ", h.actor, h.rule, h.action, h.detail"                                 \
+                                   " FROM ROWS FROM (json_to_recordset (" param "::json) AS (lead bigint," \
+                                   " at bigint, actor text, rule text, action text, detail text))"         \
+                                   " WITH ORDINALITY AS h (lead, at, actor, rule, action, detail, ord)"    \
+                                   " ORDER BY h.ord"
 
+//  Rows go as JSON row sets: besides costing one parse and one function,
+//  they keep the plans generic. (With array parameters the planner knows
+//  their size only when planning for the values, so the plan cache judged a
+//  plan for the values cheaper and planned the statement at every call:
+//  240 µs, more than running it.)
 struct store_t {
-    sqlarray_t *a[ARRAYS];
+    rowset_t *keys;     // the keys to resolve
     rowset_t *leads;    // the new leads, as they will be stored
     rowset_t *history;  // their history lines
+    rowset_t *tasks;    // their tasks
     int count;          // keys buffered
 };
 
@@ -29,11 +39,10 @@ store_t *
 store_new (void)
 {
     store_t *self = calloc (1, sizeof *self);
-    if (self && (!(self->leads = rowset_new ()) || !(self->history = rowset_new ())))
+    if (self
+        && (!(self->keys = rowset_new ()) || !(self->leads = rowset_new ())
+            || !(self->history = rowset_new ()) || !(self->tasks = rowset_new ())))
         store_destroy (&self);
-    for (int i = 0; self && i < ARRAYS; i++)
-        if (!(self->a[i] = sqlarray_new ()))
-            store_destroy (&self);
     return self;
 }
 
@@ -42,28 +51,21 @@ store_destroy (store_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    for (int i = 0; i < ARRAYS; i++)
-        sqlarray_destroy (&(*self_p)->a[i]);
+    rowset_destroy (&(*self_p)->keys);
     rowset_destroy (&(*self_p)->leads);
     rowset_destroy (&(*self_p)->history);
+    rowset_destroy (&(*self_p)->tasks);
     free (*self_p);
     *self_p = NULL;
-}
-
-//  Empties arrays [from, to).
-static void
-s_clear (store_t *self, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        sqlarray_reset (self->a[i]);
 }
 
 int
 store_add (store_t *self, const char *source_system, const char *external_id, bool unassigned)
 {
-    int err = sqlarray_text (self->a[K_SOURCE_SYSTEM], source_system);
-    err |= sqlarray_text (self->a[K_EXTERNAL_ID], external_id);
-    err |= sqlarray_text (self->a[K_UNASSIGNED], unassigned ? "t" : "f");
+    int err = rowset_row (self->keys);
+    err |= rowset_text (self->keys, "source_system", source_system);
+    err |= rowset_text (self->keys, "external_id", external_id);
+    err |= rowset_i64 (self->keys, "unassigned", unassigned);
     return err ? -1 : self->count++;
 }
 
@@ -76,9 +78,10 @@ store_count (const store_t *self)
 void
 store_reset (store_t *self)
 {
-    s_clear (self, 0, ARRAYS);
+    rowset_reset (self->keys);
     rowset_reset (self->leads);
     rowset_reset (self->history);
+    rowset_reset (self->tasks);
     self->count = 0;
 }
 
@@ -95,8 +98,7 @@ store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resol
     *first_turn = 0;
     if (self->count == 0)
         return DB_OK;
-    const char *params[] = {sqlarray_str (self->a[K_SOURCE_SYSTEM]), sqlarray_str (self->a[K_EXTERNAL_ID]),
-                            sqlarray_str (self->a[K_UNASSIGNED]), take_turns ? "t" : "f"};
+    const char *params[] = {rowset_str (self->keys), take_turns ? "t" : "f"};
     PGresult *res;
     //  A known lead's id comes from the unique index (a lookup per row: a
     //  join would let the generic plan scan the whole table). The turns are
@@ -105,20 +107,20 @@ store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resol
     db_rc_t rc = db_exec (
         db, &res,
         "WITH input AS (SELECT u.*, row_number () OVER w AS nth, min (u.ord) OVER w AS first"
-        "  FROM unnest ($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY"
-        "  AS u (source_system, external_id, unassigned, ord)"
+        "  FROM ROWS FROM (json_to_recordset ($1::json) AS (source_system text, external_id text,"
+        "  unassigned int)) WITH ORDINALITY AS u (source_system, external_id, unassigned, ord)"
         "  WINDOW w AS (PARTITION BY u.source_system, u.external_id ORDER BY u.ord)),"
         " known AS (SELECT input.*, (SELECT id FROM lead WHERE lead.source_system = input.source_system"
         "  AND lead.external_id = input.external_id) AS id FROM input),"
         " turn AS (UPDATE assignment SET turn = turn + n.count FROM (SELECT count(*) AS count FROM known"
-        "  WHERE id IS NULL AND nth = 1 AND unassigned) n WHERE n.count > 0 AND $4::bool"
+        "  WHERE id IS NULL AND nth = 1 AND unassigned = 1) n WHERE n.count > 0 AND $2::bool"
         "  RETURNING turn - n.count AS first)"
         " SELECT coalesce (id, 0), first, coalesce ((SELECT first FROM turn), 0),"
         "  CASE WHEN id IS NULL AND nth = 1 THEN nextval ('lead_id_seq') ELSE 0 END"
         " FROM known ORDER BY ord",
-        4, params, NULL, NULL);
+        2, params, NULL, NULL);
     int count = self->count;
-    s_clear (self, K_SOURCE_SYSTEM, T_KEY);
+    rowset_reset (self->keys);
     self->count = 0;
     if (rc)
         return rc;
@@ -204,29 +206,36 @@ store_add_new (store_t *self, uint64_t id, const Crm__V1__LeadReceived *lead, co
     return err ? -1 : 0;
 }
 
-int
-store_add_history (store_t *self, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
+//  Appends n history lines of lead id, all at at_ms, to rows.
+static int
+s_history_rows (rowset_t *rows, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
 {
-    rowset_t *r = self->history;
     int err = 0;
     for (size_t i = 0; i < n; i++) {
-        err |= rowset_row (r);
-        err |= rowset_i64 (r, "lead", (int64_t) id);
-        err |= rowset_i64 (r, "at", at_ms);
-        err |= rowset_text (r, "actor", lines[i].actor);
-        err |= rowset_text (r, "rule", lines[i].rule ? lines[i].rule : "");
-        err |= rowset_text (r, "action", lines[i].action);
-        err |= rowset_text (r, "detail", lines[i].detail ? lines[i].detail : "");
+        err |= rowset_row (rows);
+        err |= rowset_i64 (rows, "lead", (int64_t) id);
+        err |= rowset_i64 (rows, "at", at_ms);
+        err |= rowset_text (rows, "actor", lines[i].actor);
+        err |= rowset_text (rows, "rule", lines[i].rule ? lines[i].rule : "");
+        err |= rowset_text (rows, "action", lines[i].action);
+        err |= rowset_text (rows, "detail", lines[i].detail ? lines[i].detail : "");
     }
     return err ? -1 : 0;
 }
 
 int
+store_add_history (store_t *self, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
+{
+    return s_history_rows (self->history, id, at_ms, lines, n);
+}
+
+int
 store_add_task (store_t *self, const char *request_key, uint64_t lead_id, const char *tag)
 {
-    int err = sqlarray_text (self->a[T_KEY], request_key);
-    err |= sqlarray_i64 (self->a[T_LEAD], (int64_t) lead_id);
-    err |= sqlarray_text (self->a[T_TAG], tag ? tag : "");
+    int err = rowset_row (self->tasks);
+    err |= rowset_text (self->tasks, "request_key", request_key);
+    err |= rowset_i64 (self->tasks, "lead", (int64_t) lead_id);
+    err |= rowset_text (self->tasks, "tag", tag ? tag : "");
     return err ? -1 : 0;
 }
 
@@ -255,28 +264,22 @@ store_write (store_t *self, db_t *db)
                              "  AS u (id, source_system, external_id, name, phone, email, company, comment, "
                              "responsible,"
                              "  stage, fields, entered, version, ord) ORDER BY u.ord RETURNING 1),"
-                             " h AS (INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
-                             "  SELECT h.lead, " TS (
-                                 "h.at") ", h.actor, h.rule, h.action, h.detail"
-                                         "  FROM ROWS FROM (json_to_recordset ($2::json) AS (lead bigint, at "
-                                         "bigint, actor text,"
-                                         "  rule text, action text, detail text)) WITH ORDINALITY"
-                                         "  AS h (lead, at, actor, rule, action, detail, ord) ORDER BY h.ord "
-                                         "RETURNING 1)"
-                                         " SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM h)",
+                             " h AS (" HISTORY_INSERT (
+                                 "$2") " RETURNING 1)"
+                                       " SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM h)",
             2, params, NULL, NULL);
     }
     //  Tasks are rare for a new lead: their statement runs only if some.
-    if (rc == DB_OK && sqlarray_count (self->a[T_KEY])) {
-        const char *params[] = {sqlarray_str (self->a[T_KEY]), sqlarray_str (self->a[T_LEAD]),
-                                sqlarray_str (self->a[T_TAG])};
+    if (rc == DB_OK && rowset_count (self->tasks)) {
+        const char *params[] = {rowset_str (self->tasks)};
         rc = db_exec (db, NULL,
                       "INSERT INTO lead_task (request_key, lead_id, tag)"
-                      " SELECT * FROM unnest ($1::text[], $2::bigint[], $3::text[])"
+                      " SELECT request_key, lead, tag FROM json_to_recordset ($1::json)"
+                      "  AS (request_key text, lead bigint, tag text)"
                       " ON CONFLICT (request_key) DO NOTHING",
-                      3, params, NULL, NULL);
+                      1, params, NULL, NULL);
     }
-    s_clear (self, T_KEY, ARRAYS);
+    rowset_reset (self->tasks);
     rowset_reset (self->leads);
     rowset_reset (self->history);
     return rc;
@@ -432,29 +435,17 @@ db_rc_t
 store_lead_save (db_t *db, uint64_t id, const char *stage, const engine_value_t *values, size_t n,
                  int64_t entered_ms, uint32_t version, const char *responsible)
 {
-    sqlarray_t *names = sqlarray_new ();
-    sqlarray_t *texts = sqlarray_new ();
-    db_rc_t rc = names && texts ? DB_OK : DB_PERMANENT;
-    for (size_t i = 0; rc == DB_OK && i < n; i++)
-        if (sqlarray_text (names, values[i].name) || sqlarray_text (texts, values[i].value))
-            rc = DB_PERMANENT;
-    if (rc == DB_OK) {
-        char id_text[24], entered[24], version_text[24];
-        const char *params[] = {s_u64 (id_text, id),
-                                stage,
-                                sqlarray_str (names),
-                                sqlarray_str (texts),
-                                s_i64 (entered, entered_ms),
-                                s_u64 (version_text, version),
-                                responsible};
-        rc = db_exec (db, NULL,
-                      "UPDATE lead SET stage = $2, fields = jsonb_object ($3::text[], $4::text[]),"
-                      " entered_at = " TS ("$5") ", version = $6, responsible = $7, updated_at = now ()"
-                                                 " WHERE id = $1",
-                      7, params, NULL, NULL);
-    }
-    sqlarray_destroy (&names);
-    sqlarray_destroy (&texts);
+    char *fields = s_json_object (values, n);
+    if (!fields)
+        return DB_PERMANENT;
+    char id_text[24], entered[24], version_text[24];
+    const char *params[] = {s_u64 (id_text, id),           stage,      fields, s_i64 (entered, entered_ms),
+                            s_u64 (version_text, version), responsible};
+    db_rc_t rc = db_exec (db, NULL,
+                          "UPDATE lead SET stage = $2, fields = $3::jsonb, entered_at = " TS (
+                              "$4") ", version = $5, responsible = $6, updated_at = now () WHERE id = $1",
+                          6, params, NULL, NULL);
+    free (fields);
     return rc;
 }
 
@@ -463,31 +454,13 @@ store_history_add (db_t *db, uint64_t id, int64_t at_ms, const engine_history_t 
 {
     if (n == 0)
         return DB_OK;
-    sqlarray_t *columns[4] = {sqlarray_new (), sqlarray_new (), sqlarray_new (), sqlarray_new ()};
-    db_rc_t rc = DB_OK;
-    for (int c = 0; c < 4; c++)
-        if (!columns[c])
-            rc = DB_PERMANENT;
-    for (size_t i = 0; rc == DB_OK && i < n; i++)
-        if (sqlarray_text (columns[0], lines[i].actor) || sqlarray_text (columns[1], lines[i].rule)
-            || sqlarray_text (columns[2], lines[i].action) || sqlarray_text (columns[3], lines[i].detail))
-            rc = DB_PERMANENT;
+    rowset_t *rows = rowset_new ();
+    db_rc_t rc = rows && s_history_rows (rows, id, at_ms, lines, n) == 0 ? DB_OK : DB_PERMANENT;
     if (rc == DB_OK) {
-        char id_text[24], at[24];
-        const char *params[] = {s_u64 (id_text, id),       s_i64 (at, at_ms),
-                                sqlarray_str (columns[0]), sqlarray_str (columns[1]),
-                                sqlarray_str (columns[2]), sqlarray_str (columns[3])};
-        rc =
-            db_exec (db, NULL,
-                     "INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
-                     " SELECT $1, " TS (
-                         "$2") ", actor, coalesce (rule, ''), action, coalesce (detail, '')"
-                               " FROM unnest ($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
-                               " AS u (actor, rule, action, detail, ord) ORDER BY ord",
-                     6, params, NULL, NULL);
+        const char *params[] = {rowset_str (rows)};
+        rc = db_exec (db, NULL, HISTORY_INSERT ("$1"), 1, params, NULL, NULL);
     }
-    for (int c = 0; c < 4; c++)
-        sqlarray_destroy (&columns[c]);
+    rowset_destroy (&rows);
     return rc;
 }
 
