@@ -33,7 +33,27 @@ struct store_t {
     rowset_t *history;  // their history lines
     rowset_t *tasks;    // their tasks
     int count;          // keys buffered
+    int unassigned;     // of which without a responsible
 };
+
+//  The batch's keys resolved (store_resolve): per key in order, the known
+//  id (0: none), the 1-based position of the first of its pair in the
+//  batch, the first turn taken (0: none), the id reserved (0: none).
+#define RESOLVE(turn_cte, first_turn)                                                                \
+    "WITH input AS (SELECT u.*, row_number () OVER w AS nth, min (u.ord) OVER w AS first"            \
+    "  FROM ROWS FROM (json_to_recordset ($1::json) AS (source_system text, external_id text,"       \
+    "  unassigned int)) WITH ORDINALITY AS u (source_system, external_id, unassigned, ord)"          \
+    "  WINDOW w AS (PARTITION BY u.source_system, u.external_id ORDER BY u.ord)),"                   \
+    " known AS (SELECT input.*, (SELECT id FROM lead WHERE lead.source_system = input.source_system" \
+    "  AND lead.external_id = input.external_id) AS id FROM input)" turn_cte                         \
+    " SELECT coalesce (id, 0), first, " first_turn ","                                               \
+    "  CASE WHEN id IS NULL AND nth = 1 THEN nextval ('lead_id_seq') ELSE 0 END FROM known ORDER BY ord"
+#define RESOLVE_WITHOUT_TURNS RESOLVE ("", "0")
+#define RESOLVE_WITH_TURNS                                                                           \
+    RESOLVE (", turn AS (UPDATE assignment SET turn = turn + n.count FROM (SELECT count(*) AS count" \
+             "  FROM known WHERE id IS NULL AND nth = 1 AND unassigned = 1) n WHERE n.count > 0"     \
+             "  RETURNING turn - n.count AS first)",                                                 \
+             "coalesce ((SELECT first FROM turn), 0)")
 
 store_t *
 store_new (void)
@@ -66,7 +86,10 @@ store_add (store_t *self, const char *source_system, const char *external_id, bo
     err |= rowset_text (self->keys, "source_system", source_system);
     err |= rowset_text (self->keys, "external_id", external_id);
     err |= rowset_i64 (self->keys, "unassigned", unassigned);
-    return err ? -1 : self->count++;
+    if (err)
+        return -1;
+    self->unassigned += unassigned;
+    return self->count++;
 }
 
 int
@@ -82,7 +105,7 @@ store_reset (store_t *self)
     rowset_reset (self->leads);
     rowset_reset (self->history);
     rowset_reset (self->tasks);
-    self->count = 0;
+    self->count = self->unassigned = 0;
 }
 
 static int
@@ -98,30 +121,19 @@ store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resol
     *first_turn = 0;
     if (self->count == 0)
         return DB_OK;
-    const char *params[] = {rowset_str (self->keys), take_turns ? "t" : "f"};
+    const char *params[] = {rowset_str (self->keys)};
     PGresult *res;
     //  A known lead's id comes from the unique index (a lookup per row: a
-    //  join would let the generic plan scan the whole table). The turns are
-    //  taken only when some are needed, so that a batch without one writes
-    //  no row.
-    db_rc_t rc = db_exec (
-        db, &res,
-        "WITH input AS (SELECT u.*, row_number () OVER w AS nth, min (u.ord) OVER w AS first"
-        "  FROM ROWS FROM (json_to_recordset ($1::json) AS (source_system text, external_id text,"
-        "  unassigned int)) WITH ORDINALITY AS u (source_system, external_id, unassigned, ord)"
-        "  WINDOW w AS (PARTITION BY u.source_system, u.external_id ORDER BY u.ord)),"
-        " known AS (SELECT input.*, (SELECT id FROM lead WHERE lead.source_system = input.source_system"
-        "  AND lead.external_id = input.external_id) AS id FROM input),"
-        " turn AS (UPDATE assignment SET turn = turn + n.count FROM (SELECT count(*) AS count FROM known"
-        "  WHERE id IS NULL AND nth = 1 AND unassigned = 1) n WHERE n.count > 0 AND $2::bool"
-        "  RETURNING turn - n.count AS first)"
-        " SELECT coalesce (id, 0), first, coalesce ((SELECT first FROM turn), 0),"
-        "  CASE WHEN id IS NULL AND nth = 1 THEN nextval ('lead_id_seq') ELSE 0 END"
-        " FROM known ORDER BY ord",
-        2, params, NULL, NULL);
+    //  join would let the generic plan scan the whole table). Turns are
+    //  taken by another statement (the same and an UPDATE of the counter),
+    //  used only when some are needed: statements cost more to start than
+    //  to run for a few rows, and an UPDATE writes the row even to add 0.
+    bool turns = take_turns && self->unassigned > 0;
+    db_rc_t rc =
+        db_exec (db, &res, turns ? RESOLVE_WITH_TURNS : RESOLVE_WITHOUT_TURNS, 1, params, NULL, NULL);
     int count = self->count;
     rowset_reset (self->keys);
-    self->count = 0;
+    self->count = self->unassigned = 0;
     if (rc)
         return rc;
     int rows = PQntuples (res);
@@ -250,23 +262,24 @@ store_write (store_t *self, db_t *db)
         //  the statement) sees. Rows are numbered in the order given.
         rc = db_exec (
             db, NULL,
-            "WITH l AS (INSERT INTO lead (id, source_system, external_id, name, phone, email, company,"
-            "  comment, responsible, stage, fields, entered_at, version)"
-            "  SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, u.comment,"
-            "  u.responsible, u.stage, u.fields::jsonb, " TS (
-                "u.entered") ", u.version"
-                             "  FROM ROWS FROM (json_to_recordset ($1::json) AS (id bigint, source_system "
-                             "text,"
-                             "  external_id text, name text, phone text, email text, company text, comment "
-                             "text,"
-                             "  responsible text, stage text, fields text, entered bigint, version int)) "
-                             "WITH ORDINALITY"
-                             "  AS u (id, source_system, external_id, name, phone, email, company, comment, "
-                             "responsible,"
-                             "  stage, fields, entered, version, ord) ORDER BY u.ord RETURNING 1),"
-                             " h AS (" HISTORY_INSERT (
-                                 "$2") " RETURNING 1)"
-                                       " SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM h)",
+            "WITH h AS (" HISTORY_INSERT (
+                "$2") ")"
+                      " INSERT INTO lead (id, source_system, external_id, name, phone, email, company, "
+                      "comment,"
+                      "  responsible, stage, fields, entered_at, version)"
+                      " SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, "
+                      "u.comment,"
+                      "  u.responsible, u.stage, u.fields::jsonb, " TS (
+                          "u.entered") ", u.version"
+                                       " FROM ROWS FROM (json_to_recordset ($1::json) AS (id bigint, "
+                                       "source_system text,"
+                                       "  external_id text, name text, phone text, email text, company text, "
+                                       "comment text,"
+                                       "  responsible text, stage text, fields text, entered bigint, version "
+                                       "int))"
+                                       "  WITH ORDINALITY AS u (id, source_system, external_id, name, phone, "
+                                       "email, company, comment,"
+                                       "  responsible, stage, fields, entered, version, ord) ORDER BY u.ord",
             2, params, NULL, NULL);
     }
     //  Tasks are rare for a new lead: their statement runs only if some.
