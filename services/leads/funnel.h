@@ -11,7 +11,7 @@
 
     New leads are the exception, set-based for speed: the batch's new leads
     are decided in turn (funnel_decide_new: their rows, history lines and
-    tasks buffered in the batch's store), written by one statement
+    tasks buffered in the batch's store), written set-based
     (store_write), then announced in the same order (funnel_announce_new),
     each one's events as the path above would have emitted them.
 */
