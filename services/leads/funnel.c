@@ -15,20 +15,30 @@
 #include <string.h>
 
 #define MAX_SET 64  // field values one MoveLead may set
-#define MAX_MANAGERS 256
+
+//  A new lead decided, waiting to be announced.
+typedef struct {
+    uint64_t id;
+    const Crm__V1__LeadReceived *lead;  // the caller's
+    const char *causation;              // the caller's
+    store_lead_t row;
+    engine_input_t in;
+    engine_result_t result;
+} pending_t;
 
 struct funnel_t {
     service_t *svc;
     const pipeline_t *def;
-    const staff_t *staff;
+    pending_t *pending;
+    size_t count, cap;
 };
 
 funnel_t *
-funnel_new (service_t *svc, const pipeline_t *def, const staff_t *staff)
+funnel_new (service_t *svc, const pipeline_t *def)
 {
     funnel_t *self = calloc (1, sizeof *self);
     if (self)
-        *self = (funnel_t){svc, def, staff};
+        *self = (funnel_t){.svc = svc, .def = def};
     return self;
 }
 
@@ -37,29 +47,10 @@ funnel_destroy (funnel_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    funnel_forget_new (*self_p);
+    free ((*self_p)->pending);
     free (*self_p);
     *self_p = NULL;
-}
-
-//  The login a new lead without a responsible gets.
-static db_rc_t
-s_assign (funnel_t *self, const char **login)
-{
-    if (strcmp (self->staff->lead_assignment, "round_robin") != 0) {
-        *login = self->staff->lead_assignment;
-        return DB_OK;
-    }
-    const char *managers[MAX_MANAGERS];
-    size_t n = staff_holders (self->staff, "manager", managers, MAX_MANAGERS);
-    if (n > MAX_MANAGERS)
-        n = MAX_MANAGERS;
-    uint64_t turn = 0;
-    db_rc_t rc = store_next_turn (service_db (self->svc), &turn);
-    if (rc == DB_OK && n == 0)
-        rc = DB_PERMANENT;  // staff_load refuses round_robin without managers
-    if (rc == DB_OK)
-        *login = managers[turn % n];
-    return rc;
 }
 
 //  ---------------------------------------------------------------- effects
@@ -73,6 +64,7 @@ typedef struct {
     char correlation[32];  // "lead:<id>", also the tasks' record
     uint32_t version;      // after the change
     uint64_t contact_id, company_id;
+    bool tasks_stored;  // a new lead's: its tasks went with its row
 } apply_t;
 
 static service_rc_t
@@ -167,7 +159,7 @@ s_effect (apply_t *a, const engine_effect_t *e)
         return s_contact (a, e);
     if (e->kind == ENGINE_OPEN_DEAL)
         return s_converted (a, e);
-    if (e->kind == ENGINE_TASK) {
+    if (e->kind == ENGINE_TASK && !a->tasks_stored) {
         //  Counted by tag from now on, for the rules that wait for them.
         db_rc_t rc = store_task_requested (service_db (a->self->svc), e->key, a->lead->id, e->tag);
         if (rc)
@@ -176,34 +168,42 @@ s_effect (apply_t *a, const engine_effect_t *e)
     return effects_emit (a->self->svc, e, a->correlation, a->causation);
 }
 
-//  Runs in through the rules for lead (loaded FOR UPDATE, or just
-//  inserted), then stores and emits what they decided. save: store the
-//  lead even if the rules changed nothing (a new lead's responsible).
-//  Returns SERVICE_OK, also for a refusal (result->code set: nothing was
-//  changed), or the failure.
-static service_rc_t
-s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, const char *causation, bool save,
-         engine_result_t *result)
+//  Runs in through the rules for lead (loaded FOR UPDATE, or new) into
+//  result; 0, or -1 on out-of-memory. result->code set: refused.
+static int
+s_decide (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, engine_result_t *result)
 {
     engine_record_t record = {lead->id,         lead->stage,       lead->version,
                               lead->entered_ms, lead->responsible, lead->values,
                               lead->n_values,   lead->tags,        lead->n_tags};
-    if (engine_apply (self->def, &record, in, result) < 0)
-        return SERVICE_FAIL;
-    if (result->code)
-        return SERVICE_OK;
-    apply_t a = {self, lead, in, result, causation, "", lead->version, lead->contact_id, lead->company_id};
+    return engine_apply (self->def, &record, in, result);
+}
+
+//  The lead's version once result is stored.
+static uint32_t
+s_version (const store_lead_t *lead, const engine_result_t *result)
+{
+    return lead->version + (result->changed || lead->version == 0 ? 1 : 0);
+}
+
+//  Emits what result decided for lead (stored already): its moves, then
+//  its effects.
+static service_rc_t
+s_announce (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, const char *causation,
+            const engine_result_t *result, bool tasks_stored)
+{
+    apply_t a = {self,
+                 lead,
+                 in,
+                 result,
+                 causation,
+                 "",
+                 s_version (lead, result),
+                 lead->contact_id,
+                 lead->company_id,
+                 tasks_stored};
     snprintf (a.correlation, sizeof a.correlation, "lead:%" PRIu64, lead->id);
-    if (result->changed || a.version == 0)
-        a.version++;
-    db_t *db = service_db (self->svc);
-    db_rc_t rc = DB_OK;
-    if (result->changed || save)
-        rc = store_lead_save (db, lead->id, result->stage, result->values, result->n_values,
-                              result->entered_ms, a.version, lead->responsible);
-    if (rc == DB_OK)
-        rc = store_history_add (db, lead->id, in->now_ms, result->history, result->n_history);
-    service_rc_t src = service_rc (rc);
+    service_rc_t src = SERVICE_OK;
     for (size_t i = 0; src == SERVICE_OK && i < result->n_moves; i++) {
         const engine_move_t *m = &result->moves[i];
         if (!*m->from)
@@ -225,52 +225,95 @@ s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, con
     return src;
 }
 
+//  Runs in through the rules for lead (loaded FOR UPDATE), then stores and
+//  emits what they decided. Returns SERVICE_OK, also for a refusal
+//  (result->code set: nothing was changed), or the failure.
+static service_rc_t
+s_apply (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, const char *causation,
+         engine_result_t *result)
+{
+    if (s_decide (self, lead, in, result) < 0)
+        return SERVICE_FAIL;
+    if (result->code)
+        return SERVICE_OK;
+    db_t *db = service_db (self->svc);
+    db_rc_t rc = DB_OK;
+    if (result->changed)
+        rc = store_lead_save (db, lead->id, result->stage, result->values, result->n_values,
+                              result->entered_ms, s_version (lead, result), lead->responsible);
+    if (rc == DB_OK)
+        rc = store_history_add (db, lead->id, in->now_ms, result->history, result->n_history);
+    service_rc_t src = service_rc (rc);
+    return src ? src : s_announce (self, lead, in, causation, result, false);
+}
+
 //  ---------------------------------------------------------------- paths
 
 service_rc_t
-funnel_created (funnel_t *self, uint64_t lead_id, Crm__V1__LeadReceived *lead, const char *causation_id)
+funnel_decide_new (funnel_t *self, store_t *batch, uint64_t lead_id, const Crm__V1__LeadReceived *lead,
+                   const char *causation_id)
 {
-    if (!*lead->responsible) {
-        const char *login = NULL;
-        db_rc_t rc = s_assign (self, &login);
-        if (rc)
-            return service_rc (rc);
-        char *copy = strdup (login);
-        if (!copy)
+    if (self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 64;
+        pending_t *pending = realloc (self->pending, cap * sizeof *pending);
+        if (!pending)
             return SERVICE_FAIL;
-        if (lead->responsible != protobuf_c_empty_string)
-            free (lead->responsible);
-        lead->responsible = copy;
+        self->pending = pending;
+        self->cap = cap;
     }
-    char correlation[32], id[24];
-    snprintf (correlation, sizeof correlation, "lead:%" PRIu64, lead_id);
-    Crm__V1__LeadCreated event = CRM__V1__LEAD_CREATED__INIT;
-    event.lead_id = lead_id;
-    event.lead = lead;
-    event.stage = self->def->stages[0].id;
-    log_info ("lead created", "lead_id", log_u64 (id, lead_id), "correlation_id", correlation,
-              "source_system", lead->source_system, "external_id", lead->external_id, "responsible",
-              lead->responsible, NULL);
-    service_rc_t rc = service_emit (self->svc, &event.base, correlation, causation_id);
-    if (rc)
-        return rc;
-
-    store_lead_t row;
-    engine_result_t result = {0};
+    pending_t *p = &self->pending[self->count++];
+    *p = (pending_t){.id = lead_id, .lead = lead, .causation = causation_id};
     //  Who created it: the system it came from (crmctl for a person).
-    engine_input_t in = {.kind = ENGINE_CREATE, .actor = lead->source_system, .now_ms = clock_now_ms ()};
-    if (store_lead_new (&row, lead_id, lead))
-        rc = SERVICE_FAIL;
-    if (rc == SERVICE_OK)
-        rc = s_apply (self, &row, &in, causation_id, true, &result);
-    if (rc == SERVICE_OK && result.code) {
-        log_error ("the definition refused a new lead", "lead_id", id, "code", result.code, "error",
-                   result.message, NULL);
-        rc = SERVICE_FAIL;
+    p->in = (engine_input_t){.kind = ENGINE_CREATE, .actor = lead->source_system, .now_ms = clock_now_ms ()};
+    if (store_lead_new (&p->row, lead_id, lead) || s_decide (self, &p->row, &p->in, &p->result) < 0)
+        return SERVICE_FAIL;
+    const engine_result_t *r = &p->result;
+    if (r->code) {
+        char id[24];
+        log_error ("the definition refused a new lead", "lead_id", log_u64 (id, lead_id), "code", r->code,
+                   "error", r->message, NULL);
+        return SERVICE_FAIL;
     }
-    engine_result_free (&result);
-    store_lead_free (&row);
+    int err = store_add_new (batch, lead_id, lead, r->stage, r->values, r->n_values, r->entered_ms,
+                             s_version (&p->row, r));
+    err |= store_add_history (batch, lead_id, p->in.now_ms, r->history, r->n_history);
+    for (size_t i = 0; i < r->n_effects; i++)
+        if (r->effects[i].kind == ENGINE_TASK)
+            err |= store_add_task (batch, r->effects[i].key, lead_id, r->effects[i].tag);
+    return err ? SERVICE_FAIL : SERVICE_OK;
+}
+
+service_rc_t
+funnel_announce_new (funnel_t *self)
+{
+    service_rc_t rc = SERVICE_OK;
+    for (size_t i = 0; rc == SERVICE_OK && i < self->count; i++) {
+        pending_t *p = &self->pending[i];
+        char correlation[32], id[24];
+        snprintf (correlation, sizeof correlation, "lead:%" PRIu64, p->id);
+        Crm__V1__LeadCreated event = CRM__V1__LEAD_CREATED__INIT;
+        event.lead_id = p->id;
+        event.lead = (Crm__V1__LeadReceived *) p->lead;
+        event.stage = self->def->stages[0].id;
+        log_info ("lead created", "lead_id", log_u64 (id, p->id), "correlation_id", correlation,
+                  "source_system", p->lead->source_system, "external_id", p->lead->external_id, "responsible",
+                  p->lead->responsible, NULL);
+        rc = service_emit (self->svc, &event.base, correlation, p->causation);
+        if (rc == SERVICE_OK)
+            rc = s_announce (self, &p->row, &p->in, p->causation, &p->result, true);
+    }
+    funnel_forget_new (self);
     return rc;
+}
+
+void
+funnel_forget_new (funnel_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        engine_result_free (&self->pending[i].result);
+        store_lead_free (&self->pending[i].row);
+    }
+    self->count = 0;
 }
 
 //  The strings of a MoveLead that are not UTF-8 (protobuf-c does not
@@ -338,7 +381,7 @@ funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
                          .set = set,
                          .n_set = move->n_set,
                          .version = move->version};
-    rc = s_apply (self, &lead, &in, cmd->command_id, false, &result);
+    rc = s_apply (self, &lead, &in, cmd->command_id, &result);
     char id[24];
     log_u64 (id, lead.id);
     if (rc == SERVICE_OK && result.code) {
@@ -376,7 +419,7 @@ s_event (funnel_t *self, uint64_t id, engine_input_t *in, const Crm__V1__Envelop
         rc = SERVICE_REJECT;
     }
     if (rc == SERVICE_OK)
-        rc = s_apply (self, &lead, in, event->event_id, false, &result);
+        rc = s_apply (self, &lead, in, event->event_id, &result);
     if (rc == SERVICE_OK && result.code) {
         snprintf (reason, size, "%s: %s", result.code, result.message);
         rc = SERVICE_REJECT;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "db.h"
 #include "funnel.h"
+#include "ingest.h"
 #include "intake_http.h"
 #include "lead.h"
 #include "log.h"
@@ -26,48 +27,64 @@
 
 #define PIPELINE_FILE "deploy/pipelines/lead_funnel.yaml"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  A lead received in the open batch, waiting for the batch's one insert.
+//  A handler that reads leads, run after the batch's leads received so far
+//  are stored (ingest.h: flush-before-read).
 typedef struct {
-    Crm__V1__LeadReceived *lead;  // owned
-    service_reply_t *reply;       // the command's, or NULL from the intake
-    char causation_id[160];
-} received_t;
+    ingest_t *ingest;
+    service_command_fn *command;
+    service_event_fn *event;
+    void *arg;
+} reader_t;
+
+enum { READERS = 8 };
 
 typedef struct {
-    service_t *svc;
-    store_t *store;
-    funnel_t *funnel;
+    ingest_t *ingest;
     const staff_t *staff;
-    received_t *received;
-    size_t count;
-    size_t cap;
+    reader_t readers[READERS];
+    int n_readers;
 } leads_t;
 
-//  Takes a valid lead into the batch (owning it); the command endpoint and
-//  the intake share this path, so both apply one rule.
 static service_rc_t
-s_receive (leads_t *self, Crm__V1__LeadReceived *lead, service_reply_t *reply, const char *causation_id)
+s_read_command (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t *reply)
 {
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 256;
-        received_t *received = realloc (self->received, cap * sizeof *received);
-        if (!received)
-            return SERVICE_FAIL;
-        self->received = received;
-        self->cap = cap;
-    }
-    if (store_add (self->store, lead, lead->responsible) < 0)
-        return SERVICE_FAIL;
-    received_t *r = &self->received[self->count++];
-    r->lead = lead;
-    r->reply = reply;
-    snprintf (r->causation_id, sizeof r->causation_id, "%s", causation_id);
-    return SERVICE_OK;
+    reader_t *r = arg;
+    service_rc_t rc = ingest_flush (r->ingest);
+    return rc ? rc : r->command (svc, cmd, r->arg, reply);
+}
+
+static service_rc_t
+s_read_event (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
+{
+    reader_t *r = arg;
+    service_rc_t rc = ingest_flush (r->ingest);
+    return rc ? rc : r->event (svc, event, r->arg, reason, size);
+}
+
+//  Registers command type (fn, arg) behind the flush.
+static void
+s_on_command (leads_t *self, service_t *svc, const char *type, service_command_fn *fn, void *arg)
+{
+    assert (self->n_readers < READERS);
+    reader_t *r = &self->readers[self->n_readers++];
+    *r = (reader_t){.ingest = self->ingest, .command = fn, .arg = arg};
+    service_on_command (svc, type, s_read_command, r, true);
+}
+
+//  Registers event type (fn, arg) behind the flush.
+static void
+s_on_event (leads_t *self, service_t *svc, const char *type, service_event_fn *fn, void *arg)
+{
+    assert (self->n_readers < READERS);
+    reader_t *r = &self->readers[self->n_readers++];
+    *r = (reader_t){.ingest = self->ingest, .event = fn, .arg = arg};
+    service_on_event (svc, type, s_read_event, r);
 }
 
 //  lead_validate, and a responsible (if given) must be a staff login.
@@ -88,41 +105,18 @@ s_validate (leads_t *self, const Crm__V1__LeadReceived *lead, const char **field
     return invalid + 1;
 }
 
-static db_rc_t
-s_stored (int index, uint64_t lead_id, bool created, void *arg)
-{
-    leads_t *self = arg;
-    received_t *r = &self->received[index];
-    service_rc_t rc = created ? funnel_created (self->funnel, lead_id, r->lead, r->causation_id) : SERVICE_OK;
-    if (rc)
-        return rc == SERVICE_RETRY ? DB_TRANSIENT : DB_PERMANENT;
-    if (r->reply) {
-        Crm__V1__SubmitLeadReply result = CRM__V1__SUBMIT_LEAD_REPLY__INIT;
-        result.lead_id = lead_id;
-        result.created = created;
-        service_reply_set (r->reply, &result.base);
-    }
-    return DB_OK;
-}
-
 static void
 s_reset (service_t *svc, void *arg)
 {
     (void) svc;
-    leads_t *self = arg;
-    for (size_t i = 0; i < self->count; i++)
-        crm__v1__lead_received__free_unpacked (self->received[i].lead, NULL);
-    self->count = 0;
-    store_reset (self->store);
+    ingest_reset (((leads_t *) arg)->ingest);
 }
 
 static service_rc_t
 s_flush (service_t *svc, void *arg)
 {
-    leads_t *self = arg;
-    service_rc_t rc = service_rc (store_flush (self->store, service_db (svc), s_stored, self));
-    s_reset (svc, self);
-    return rc;
+    (void) svc;
+    return ingest_flush (((leads_t *) arg)->ingest);
 }
 
 static service_rc_t
@@ -144,8 +138,8 @@ s_submit_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_r
         crm__v1__lead_received__free_unpacked (lead, NULL);
         return SERVICE_REJECT;
     }
-    //  The reply is set when the batch's insert has run (s_stored).
-    service_rc_t rc = s_receive (arg, lead, reply, cmd->command_id);
+    //  The reply is set once the lead is stored (ingest_flush).
+    service_rc_t rc = ingest_add (((leads_t *) arg)->ingest, lead, reply, cmd->command_id);
     if (rc)
         crm__v1__lead_received__free_unpacked (lead, NULL);
     return rc;
@@ -176,7 +170,7 @@ s_intake (service_t *svc, zmsg_t *msg, void *arg, char *reason, size_t reason_si
     }
     char causation[160];
     snprintf (causation, sizeof causation, "intake:%.60s:%.90s", lead->source_system, lead->external_id);
-    service_rc_t rc = s_receive (arg, lead, NULL, causation);
+    service_rc_t rc = ingest_add (((leads_t *) arg)->ingest, lead, NULL, causation);
     if (rc)
         crm__v1__lead_received__free_unpacked (lead, NULL);
     return rc;
@@ -240,6 +234,7 @@ main (void)
     service_t *svc = NULL;
     zsock_t *intake = NULL;
     intake_http_t *http = NULL;
+    funnel_t *funnel = NULL;
     leads_t leads = {0};
 
     if (log_init ("leads"))
@@ -266,10 +261,10 @@ main (void)
         goto cleanup;
 
     leads.staff = staff;
-    leads.store = store_new ();
-    leads.svc = svc = service_new (&cfg, &db);
-    leads.funnel = funnel_new (svc, def, staff);
-    if (!leads.store || !svc || !leads.funnel || !(intake = s_intake_socket (&cfg)))
+    svc = service_new (&cfg, &db);
+    funnel = svc ? funnel_new (svc, def) : NULL;
+    leads.ingest = funnel ? ingest_new (svc, funnel, staff) : NULL;
+    if (!leads.ingest || !(intake = s_intake_socket (&cfg)))
         goto cleanup;
     service_add_reader (svc, intake, "intake", s_intake, &leads);
     intake = NULL;
@@ -284,14 +279,14 @@ main (void)
     else
         log_info ("http intake", "path", "/v1/leads", "api_keys", keys, NULL);
     service_on_command (svc, "SubmitLead", s_submit_lead, &leads, true);
-    service_on_command (svc, "MoveLead", funnel_move_lead, leads.funnel, true);
-    service_on_command (svc, "ShowLead", views_show_lead, def, true);
-    service_on_command (svc, "ListLeads", views_list_leads, def, true);
-    service_on_command (svc, "ListContacts", views_list_contacts, def, true);
-    service_on_command (svc, "ListCompanies", views_list_companies, def, true);
-    service_on_event (svc, "TimerFired", funnel_timer_fired, leads.funnel);
-    service_on_event (svc, "TaskCreated", funnel_task_created, leads.funnel);
-    service_on_event (svc, "TaskCompleted", funnel_task_completed, leads.funnel);
+    s_on_command (&leads, svc, "MoveLead", funnel_move_lead, funnel);
+    s_on_command (&leads, svc, "ShowLead", views_show_lead, def);
+    s_on_command (&leads, svc, "ListLeads", views_list_leads, def);
+    s_on_command (&leads, svc, "ListContacts", views_list_contacts, def);
+    s_on_command (&leads, svc, "ListCompanies", views_list_companies, def);
+    s_on_event (&leads, svc, "TimerFired", funnel_timer_fired, funnel);
+    s_on_event (&leads, svc, "TaskCreated", funnel_task_created, funnel);
+    s_on_event (&leads, svc, "TaskCompleted", funnel_task_completed, funnel);
     service_on_batch (svc, s_flush, NULL, s_reset, &leads);
 
     if (service_start (svc) == 0)
@@ -301,11 +296,8 @@ cleanup:
     zsock_destroy (&intake);
     service_destroy (&svc);  // before the route's state: it answers deferred requests
     intake_http_destroy (&http);
-    if (leads.store)
-        s_reset (NULL, &leads);
-    store_destroy (&leads.store);
-    funnel_destroy (&leads.funnel);
-    free (leads.received);
+    ingest_destroy (&leads.ingest);  // before the funnel it points to
+    funnel_destroy (&funnel);
     db_destroy (&db);
     pipeline_destroy (&def);
     staff_destroy (&staff);

@@ -1,109 +1,55 @@
-/*  store: see store.h. */
+/*  store: see store.h (the batch of new leads is in store_batch.c). */
 #include "store.h"
+#include "store_private.h"
 #include "lead.h"
-#include "sqlarray.h"
+#include "log.h"
+#include "rowset.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  ms since the epoch <-> timestamptz, exactly (no float on the way).
-#define MS(column) "(extract (epoch FROM " column ") * 1000)::bigint"
-#define TS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 millisecond')"
-
-enum { SOURCE_SYSTEM, EXTERNAL_ID, NAME, PHONE, EMAIL, COMPANY, COMMENT, RESPONSIBLE, COLUMNS };
-
-struct store_t {
-    sqlarray_t *columns[COLUMNS];
-    int count;
-};
-
-store_t *
-store_new (void)
+//  The values as a JSON object's text ({"name": "value", ...}): malloc'ed,
+//  or NULL on out-of-memory.
+char *
+store_json_object (const engine_value_t *values, size_t n)
 {
-    store_t *self = calloc (1, sizeof *self);
-    for (int i = 0; self && i < COLUMNS; i++)
-        if (!(self->columns[i] = sqlarray_new ()))
-            store_destroy (&self);
-    return self;
+    size_t size = 3;
+    for (size_t i = 0; i < n; i++)  // escaped, a byte grows to at most 6
+        size += 6 * (strlen (values[i].name) + strlen (values[i].value)) + 8;
+    char *json = malloc (size);
+    if (!json)
+        return NULL;
+    size_t len = 0;
+    json[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t) snprintf (json + len, size - len, "%s\"", i ? ", " : "");
+        len += log_json_escape (json + len, size - len, values[i].name);
+        len += (size_t) snprintf (json + len, size - len, "\": \"");
+        len += log_json_escape (json + len, size - len, values[i].value);
+        json[len++] = '"';
+    }
+    json[len++] = '}';
+    json[len] = 0;
+    return json;
 }
 
-void
-store_destroy (store_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    for (int i = 0; i < COLUMNS; i++)
-        sqlarray_destroy (&(*self_p)->columns[i]);
-    free (*self_p);
-    *self_p = NULL;
-}
-
+//  Appends n history lines of lead id, all at at_ms, to rows.
 int
-store_add (store_t *self, const Crm__V1__LeadReceived *lead, const char *responsible)
+store_history_rows (rowset_t *rows, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n)
 {
-    const char *values[COLUMNS] = {lead->source_system, lead->external_id, lead->name,    lead->phone,
-                                   lead->email,         lead->company,     lead->comment, responsible};
     int err = 0;
-    for (int i = 0; i < COLUMNS; i++)
-        err |= sqlarray_text (self->columns[i], values[i]);
-    return err ? -1 : self->count++;
-}
-
-int
-store_count (const store_t *self)
-{
-    return self->count;
-}
-
-void
-store_reset (store_t *self)
-{
-    for (int i = 0; i < COLUMNS; i++)
-        sqlarray_reset (self->columns[i]);
-    self->count = 0;
-}
-
-db_rc_t
-store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg)
-{
-    if (self->count == 0)
-        return DB_OK;
-    const char *params[COLUMNS];
-    for (int i = 0; i < COLUMNS; i++)
-        params[i] = sqlarray_str (self->columns[i]);
-    PGresult *res;
-    //  One statement for the batch. The CTE's insert is not visible to the
-    //  rest of the statement, so a new lead's id comes from "ins" and a known
-    //  one's from its unique index (a lookup per row: a join would let the
-    //  generic plan scan the whole table); only the first of a pair repeated
-    //  in the batch is the one that created it.
-    db_rc_t rc = db_exec (db, &res,
-                          "WITH input AS (SELECT u.*, row_number () OVER"
-                          "  (PARTITION BY u.source_system, u.external_id ORDER BY u.ord) AS nth"
-                          "  FROM unnest ($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-                          "  $6::text[], $7::text[], $8::text[]) WITH ORDINALITY"
-                          "  AS u (source_system, external_id, name, phone, email, company, comment,"
-                          "  responsible, ord)),"
-                          " ins AS (INSERT INTO lead (source_system, external_id, name, phone, email,"
-                          "  company, comment, responsible) SELECT source_system, external_id, name,"
-                          "  phone, email, company, comment, responsible FROM input WHERE nth = 1"
-                          "  ORDER BY ord ON CONFLICT (source_system, external_id) DO NOTHING"
-                          "  RETURNING id, source_system, external_id)"
-                          " SELECT coalesce (ins.id, (SELECT id FROM lead WHERE lead.source_system"
-                          "  = input.source_system AND lead.external_id = input.external_id)),"
-                          "  ins.id IS NOT NULL AND input.nth = 1"
-                          " FROM input LEFT JOIN ins USING (source_system, external_id) ORDER BY input.ord",
-                          COLUMNS, params, NULL, NULL);
-    int count = self->count;
-    store_reset (self);
-    if (rc)
-        return rc;
-    for (int i = 0; i < PQntuples (res) && i < count && rc == DB_OK; i++)
-        rc = fn (i, strtoull (PQgetvalue (res, i, 0), NULL, 10), *PQgetvalue (res, i, 1) == 't', arg);
-    PQclear (res);
-    return rc;
+    for (size_t i = 0; i < n; i++) {
+        err |= rowset_row (rows);
+        err |= rowset_i64 (rows, "lead", (int64_t) id);
+        err |= rowset_i64 (rows, "at", at_ms);
+        err |= rowset_text (rows, "actor", lines[i].actor);
+        err |= rowset_text (rows, "rule", lines[i].rule ? lines[i].rule : "");
+        err |= rowset_text (rows, "action", lines[i].action);
+        err |= rowset_text (rows, "detail", lines[i].detail ? lines[i].detail : "");
+    }
+    return err ? -1 : 0;
 }
 
 //  ---------------------------------------------------------------- one lead
@@ -256,29 +202,17 @@ db_rc_t
 store_lead_save (db_t *db, uint64_t id, const char *stage, const engine_value_t *values, size_t n,
                  int64_t entered_ms, uint32_t version, const char *responsible)
 {
-    sqlarray_t *names = sqlarray_new ();
-    sqlarray_t *texts = sqlarray_new ();
-    db_rc_t rc = names && texts ? DB_OK : DB_PERMANENT;
-    for (size_t i = 0; rc == DB_OK && i < n; i++)
-        if (sqlarray_text (names, values[i].name) || sqlarray_text (texts, values[i].value))
-            rc = DB_PERMANENT;
-    if (rc == DB_OK) {
-        char id_text[24], entered[24], version_text[24];
-        const char *params[] = {s_u64 (id_text, id),
-                                stage,
-                                sqlarray_str (names),
-                                sqlarray_str (texts),
-                                s_i64 (entered, entered_ms),
-                                s_u64 (version_text, version),
-                                responsible};
-        rc = db_exec (db, NULL,
-                      "UPDATE lead SET stage = $2, fields = jsonb_object ($3::text[], $4::text[]),"
-                      " entered_at = " TS ("$5") ", version = $6, responsible = $7, updated_at = now ()"
-                                                 " WHERE id = $1",
-                      7, params, NULL, NULL);
-    }
-    sqlarray_destroy (&names);
-    sqlarray_destroy (&texts);
+    char *fields = store_json_object (values, n);
+    if (!fields)
+        return DB_PERMANENT;
+    char id_text[24], entered[24], version_text[24];
+    const char *params[] = {s_u64 (id_text, id),           stage,      fields, s_i64 (entered, entered_ms),
+                            s_u64 (version_text, version), responsible};
+    db_rc_t rc = db_exec (db, NULL,
+                          "UPDATE lead SET stage = $2, fields = $3::jsonb, entered_at = " TS (
+                              "$4") ", version = $5, responsible = $6, updated_at = now () WHERE id = $1",
+                          6, params, NULL, NULL);
+    free (fields);
     return rc;
 }
 
@@ -287,31 +221,13 @@ store_history_add (db_t *db, uint64_t id, int64_t at_ms, const engine_history_t 
 {
     if (n == 0)
         return DB_OK;
-    sqlarray_t *columns[4] = {sqlarray_new (), sqlarray_new (), sqlarray_new (), sqlarray_new ()};
-    db_rc_t rc = DB_OK;
-    for (int c = 0; c < 4; c++)
-        if (!columns[c])
-            rc = DB_PERMANENT;
-    for (size_t i = 0; rc == DB_OK && i < n; i++)
-        if (sqlarray_text (columns[0], lines[i].actor) || sqlarray_text (columns[1], lines[i].rule)
-            || sqlarray_text (columns[2], lines[i].action) || sqlarray_text (columns[3], lines[i].detail))
-            rc = DB_PERMANENT;
+    rowset_t *rows = rowset_new ();
+    db_rc_t rc = rows && store_history_rows (rows, id, at_ms, lines, n) == 0 ? DB_OK : DB_PERMANENT;
     if (rc == DB_OK) {
-        char id_text[24], at[24];
-        const char *params[] = {s_u64 (id_text, id),       s_i64 (at, at_ms),
-                                sqlarray_str (columns[0]), sqlarray_str (columns[1]),
-                                sqlarray_str (columns[2]), sqlarray_str (columns[3])};
-        rc =
-            db_exec (db, NULL,
-                     "INSERT INTO lead_history (lead_id, at, actor, rule, action, detail)"
-                     " SELECT $1, " TS (
-                         "$2") ", actor, coalesce (rule, ''), action, coalesce (detail, '')"
-                               " FROM unnest ($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
-                               " AS u (actor, rule, action, detail, ord) ORDER BY ord",
-                     6, params, NULL, NULL);
+        const char *params[] = {rowset_str (rows)};
+        rc = db_exec (db, NULL, HISTORY_INSERT ("$1"), 1, params, NULL, NULL);
     }
-    for (int c = 0; c < 4; c++)
-        sqlarray_destroy (&columns[c]);
+    rowset_destroy (&rows);
     return rc;
 }
 
@@ -324,19 +240,6 @@ store_history_list (db_t *db, uint64_t id, PGresult **res)
                     "SELECT " MS ("at") ", actor, rule, action, detail FROM lead_history"
                                         " WHERE lead_id = $1 ORDER BY id",
                     1, params, NULL, NULL);
-}
-
-db_rc_t
-store_next_turn (db_t *db, uint64_t *turn)
-{
-    PGresult *res;
-    db_rc_t rc =
-        db_exec (db, &res, "UPDATE assignment SET turn = turn + 1 RETURNING turn - 1", 0, NULL, NULL, NULL);
-    if (rc)
-        return rc;
-    *turn = PQntuples (res) == 1 ? strtoull (PQgetvalue (res, 0, 0), NULL, 10) : 0;
-    PQclear (res);
-    return DB_OK;
 }
 
 //  ---------------------------------------------------------------- tasks

@@ -1,9 +1,12 @@
 /*  store: every SQL statement of the leads service, in one place. Leads
-    received in one batch are buffered and stored by one statement at its
-    end (store_flush): one round trip for the whole group commit. The
-    funnel's statements (a lead loaded for its rules and saved after them,
-    its history and tasks, the contacts and companies made from it, the
-    round-robin turn) each run inside the caller's open transaction.
+    received in one batch are stored set-based, with a constant number of
+    statements per batch and none per lead: one resolves their ids, which
+    are new and their round-robin turns (store_resolve), one writes the new
+    ones as the funnel's rules left them, with their history lines, and
+    one their tasks if any (store_write). The funnel's other statements (a lead loaded for
+    its rules and saved after them, its history and tasks, the contacts
+    and companies made from it) each run inside the caller's open
+    transaction.
 
     Times are ms since the epoch, UTC. Reads that return a PGresult name its
     columns here; the caller PQclear's it.
@@ -23,32 +26,60 @@ extern const int leads_migrations_count;
 
 typedef struct store_t store_t;
 
-/*  Creates an empty buffer. NULL on out-of-memory; caller owns it. */
+/*  Creates an empty batch. NULL on out-of-memory; caller owns it. */
 store_t *store_new (void);
 
 /*  Frees it; nulls *self_p. */
 void store_destroy (store_t **self_p);
 
-/*  Buffers one lead (strings copied), to be stored with responsible ("":
-    to be assigned once stored). Returns its index in the batch (0, 1, ...),
-    or -1 on out-of-memory. */
-int store_add (store_t *self, const Crm__V1__LeadReceived *lead, const char *responsible);
+/*  Buffers a received lead's key, (source_system, external_id), copied;
+    unassigned: it came without a responsible. Returns its index in the
+    batch (0, 1, ...), or -1 on out-of-memory. */
+int store_add (store_t *self, const char *source_system, const char *external_id, bool unassigned);
 
-/*  Called by store_flush for each buffered lead, in the order added:
-    created is false when (source_system, external_id) was known (or came
-    earlier in the same batch). Returns DB_OK, or the error that stops the
-    flush. */
-typedef db_rc_t (store_stored_fn) (int index, uint64_t lead_id, bool created, void *arg);
+/*  What store_resolve found for one buffered lead. */
+typedef struct {
+    uint64_t id;   // the lead's id: known, or reserved for the new one
+    bool created;  // new: the first of its pair in the batch, not stored before
+} store_resolved_t;
 
-/*  Inserts the buffered leads unless known, in one statement inside the
-    caller's transaction, calls fn for each, and empties the buffer.
-    Returns DB_OK, the db error, or what fn returned. */
-db_rc_t store_flush (store_t *self, db_t *db, store_stored_fn *fn, void *arg);
+/*  Resolves the buffered leads, in one statement inside the caller's
+    transaction: each one's id (known, or a new one reserved from the
+    table's sequence, ascending in the order added) and whether it is new
+    (a pair repeated in the batch is new only the first time) into
+    resolved (store_count of them, in the order added). With take_turns,
+    also takes one round-robin turn (kept across restarts) per new lead
+    added unassigned, consecutively: *first_turn is the first of them (0:
+    none taken). Then empties the key buffer. Returns DB_OK or the db
+    error. */
+db_rc_t store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resolved,
+                       uint64_t *first_turn);
 
-/*  Number of buffered leads. */
+/*  Buffers a new lead as the rules left it (stage, the definition's field
+    values, n of them, when it entered the stage, version), with the id
+    store_resolve reserved and its responsible. Returns 0, or -1 on
+    out-of-memory. */
+int store_add_new (store_t *self, uint64_t id, const Crm__V1__LeadReceived *lead, const char *stage,
+                   const engine_value_t *values, size_t n, int64_t entered_ms, uint32_t version);
+
+/*  Buffers n history lines of a new lead id, all at at_ms, in order.
+    Returns 0, or -1 on out-of-memory. */
+int store_add_history (store_t *self, uint64_t id, int64_t at_ms, const engine_history_t *lines, size_t n);
+
+/*  Buffers a task a rule asked for a new lead (as store_task_requested).
+    Returns 0, or -1 on out-of-memory. */
+int store_add_task (store_t *self, const char *request_key, uint64_t lead_id, const char *tag);
+
+/*  Writes the new leads and their history lines buffered since the last
+    write, in one statement inside the caller's transaction, and their
+    tasks (if any) in a second one; empties those buffers. A pair stored meanwhile by someone else fails it
+    (unique violation: DB_PERMANENT). Returns DB_OK or the db error. */
+db_rc_t store_write (store_t *self, db_t *db);
+
+/*  Number of buffered keys (leads added since the last store_resolve). */
 int store_count (const store_t *self);
 
-/*  Empties the buffer (after a rollback). */
+/*  Empties every buffer (after a rollback). */
 void store_reset (store_t *self);
 
 //  ---------------------------------------------------------------- one lead
@@ -98,10 +129,6 @@ db_rc_t store_history_add (db_t *db, uint64_t id, int64_t at_ms, const engine_hi
 /*  The history of lead id, oldest first. Columns: at_ms, actor, rule,
     action, detail. */
 db_rc_t store_history_list (db_t *db, uint64_t id, PGresult **res);
-
-/*  Takes the next round-robin turn (0, 1, 2, ...: kept across restarts)
-    into *turn. */
-db_rc_t store_next_turn (db_t *db, uint64_t *turn);
 
 //  ---------------------------------------------------------------- tasks
 

@@ -159,6 +159,120 @@ test_round_robin_assignment_survives_restart() {
     "lead_assignment: smirnova, again"
 }
 
+# ---------------------------------------------------------------- leads of one batch
+
+# calls JSON: bus calls to leads (several commands sent before any reply is
+# read, so that they are likely applied in one batch; what is asserted holds
+# however they are batched); one reply per line, in the order sent.
+calls() { bus calls "$(service_endpoint leads)" "$1" || fail "bus calls $1: no reply to some"; }
+
+# new_lead EXTERNAL_ID NAME [RESPONSIBLE]: a SubmitLead item for calls.
+new_lead() {
+  jq -cn --arg x "$1" --arg n "$2" --arg r "${3:-}" \
+    '{type: "SubmitLead", message: {source_system: "web", external_id: $x, name: $n, responsible: $r}}'
+}
+
+test_new_leads_of_one_batch_in_submission_order() {
+  fresh_db
+  start_service leads
+  start_service notifier CRM_NOTIFIER_SOURCES=leads
+  local items out ids
+  # Without a responsible, with one, a pair repeated in the batch (the
+  # repeat is the same lead: not created, its data ignored), more without.
+  items=$(jq -cs . <<<"$(new_lead b1 "Один")
+$(new_lead b2 "Два" petrova)
+$(new_lead b3 "Три")
+$(new_lead b1 "Один снова" smirnova)
+$(new_lead b4 "Четыре")
+$(new_lead b5 'Пять "5" \ {x}')")
+  out=$(calls "$items")
+  assert_eq "$(jq -r '.error' <<<"$out" | sort -u)" null "errors"
+  ids=($(jq -r '.result.lead_id' <<<"$out"))
+  assert_eq "$(jq -r '.result.created' <<<"$out" | tr '\n' ' ')" "true true true false true true " "created"
+  assert_eq "${ids[3]}" "${ids[0]}" "the repeat's id"
+  assert_eq "$(sql "SELECT string_agg(external_id || ':' || responsible || ':' || name, ',' ORDER BY id) FROM leads.lead")" \
+    "b1:ivanov:Один,b2:petrova:Два,b3:smirnova:Три,b4:ivanov:Четыре,b5:smirnova:Пять \"5\" \\ {x}" \
+    "ids in submission order; round-robin turns in submission order, only for the new leads without one"
+  assert_eq "$(sql "SELECT string_agg(id::text, ',' ORDER BY id) FROM leads.lead")" \
+    "${ids[0]},${ids[1]},${ids[2]},${ids[4]},${ids[5]}" "the ids replied"
+  assert_eq "$(sql "SELECT turn FROM leads.assignment")" 4 "turns taken"
+  assert_eq "$(sql "SELECT string_agg(type || ':' || correlation_id, ',' ORDER BY sequence) FROM leads.outbox")" \
+    "$(for i in 0 1 2 4 5; do printf 'LeadCreated:lead:%s,NotificationRequested:lead:%s,' "${ids[$i]}" "${ids[$i]}"; done |
+      sed 's/,$//')" "events: each lead's in turn"
+  local id
+  for id in "${ids[@]}"; do
+    assert_eq "$(lead "$id" | jq -r '"\(.stage) \(.version) " + ([.history[] | "\(.actor)/\(.rule)/\(.action)"] | join(","))')" \
+      "new 1 web//created,system/new-lead/notified" "lead $id: stage, version, history"
+  done
+  assert_eq "$(sql "SELECT count(*) FROM leads.lead_history")" 10 "history lines"
+  wait_sql 60 "SELECT count(*) FROM notifier.notification" 5 "notifications"
+  assert_eq "$(sql "SELECT string_agg(recipient, ',' ORDER BY id) FROM notifier.notification")" \
+    "ivanov,petrova,smirnova,ivanov,smirnova" "recipients"
+  # The next batch goes on with the rotation.
+  out=$(calls "$(jq -cs . <<<"$(new_lead b6 "Шесть")
+$(new_lead b2 "Два")")")
+  assert_eq "$(jq -r '"\(.result.created)"' <<<"$out" | tr '\n' ' ')" "true false " "created, second batch"
+  assert_eq "$(sql "SELECT responsible FROM leads.lead WHERE external_id = 'b6'")" ivanov "b6's responsible"
+}
+
+test_new_leads_of_one_batch_with_a_task_each() {
+  fresh_db
+  # A definition whose first stage asks for a task.
+  sed 's/on: {enter: in_progress}/on: {enter: new}/' "$SHIPPED_LEADS_PIPELINE" >"$T_DIR/funnel.yaml"
+  start_service leads CRM_LEADS_PIPELINE="$T_DIR/funnel.yaml"
+  local out a b
+  out=$(calls "$(jq -cs . <<<"$(new_lead t1 "Один" ivanov)
+$(new_lead t2 "Два" smirnova)")")
+  assert_eq "$(jq -r '.error' <<<"$out" | sort -u)" null "errors"
+  a=$(jq -r '.result.lead_id' <<<"$out" | head -n 1)
+  b=$(jq -r '.result.lead_id' <<<"$out" | tail -n 1)
+  assert_eq "$(sql "SELECT string_agg(request_key || '|' || lead_id || '|' || tag, ',' ORDER BY lead_id) FROM leads.lead_task")" \
+    "lead:$a:v1:proposal:0|$a|proposal,lead:$b:v1:proposal:0|$b|proposal" "lead_task rows"
+  assert_eq "$(sql "SELECT string_agg(type || ':' || correlation_id, ',' ORDER BY sequence) FROM leads.outbox")" \
+    "LeadCreated:lead:$a,NotificationRequested:lead:$a,TaskRequested:lead:$a,LeadCreated:lead:$b,NotificationRequested:lead:$b,TaskRequested:lead:$b" \
+    "events"
+  assert_eq "$(lead "$b" | jq -r '[.history[] | .action] | join(",")')" "created,notified,task requested" "history"
+}
+
+test_failing_lead_in_a_batch_spares_the_others() {
+  fresh_db
+  start_service leads
+  # A lead the database refuses (a constraint added for the test).
+  sql "ALTER TABLE leads.lead ADD CONSTRAINT no_poison CHECK (name <> 'яд')" >/dev/null
+  local out
+  out=$(calls "$(jq -cs . <<<"$(new_lead p1 "Первый")
+$(new_lead p2 "яд")
+$(new_lead p3 "Третий")")")
+  assert_eq "$(jq -r '.error.code // "ok"' <<<"$out" | tr '\n' ' ')" "ok INTERNAL ok " "replies"
+  assert_eq "$(jq -r 'select(.error == null) | .result.created' <<<"$out" | tr '\n' ' ')" "true true " "created"
+  assert_eq "$(sql "SELECT string_agg(external_id || ':' || responsible, ',' ORDER BY id) FROM leads.lead")" \
+    "p1:ivanov,p3:smirnova" "the others stored, turns consecutive (the refused one took none)"
+  assert_eq "$(sql "SELECT count(*) FROM leads.outbox WHERE type = 'LeadCreated'")" 2 "LeadCreated events"
+  assert_eq "$(sql "SELECT count(*) FROM leads.lead_history")" 4 "history lines"
+  service_alive leads || fail "leads exited"
+}
+
+test_move_in_the_batch_of_the_lead_sees_it() {
+  fresh_db
+  start_service leads
+  local next out
+  # The id the next lead gets (the sequence's next value).
+  next=$(sql "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM leads.lead_id_seq")
+  out=$(calls "$(jq -cs --argjson id "$next" '. + [
+      {type: "MoveLead", sender: "ivanov", message: {lead_id: $id, stage: "in_progress"}},
+      {type: "ShowLead", message: {lead_id: $id}}]' <<<"$(new_lead m1 "Мария" ivanov)")")
+  assert_eq "$(jq -r '.error' <<<"$out" | sort -u)" null "errors"
+  assert_eq "$(jq -r 'select(.type == "SubmitLeadReply") | .result.lead_id' <<<"$out")" "$next" "the lead's id"
+  assert_eq "$(jq -r 'select(.type == "MoveLeadReply") | .result | "\(.stage) \(.version)"' <<<"$out")" \
+    "in_progress 2" "MoveLead after SubmitLead, sent together"
+  assert_eq "$(jq -r 'select(.type == "LeadDetail") | .result.stage' <<<"$out")" in_progress "ShowLead after them"
+  assert_eq "$(lead "$next" | jq -r '[.history[] | .action] | join(",")')" \
+    "created,notified,moved,task requested" "history in order"
+  assert_eq "$(sql "SELECT string_agg(type, ',' ORDER BY sequence) FROM leads.outbox")" \
+    "LeadCreated,NotificationRequested,LeadMoved,TaskRequested" "events in order"
+  assert_eq "$(sql "SELECT count(*) FROM leads.lead_task")" 1 "lead_task rows"
+}
+
 # ---------------------------------------------------------------- §1.2 proposal task
 
 # fake_event SEQ TYPE JSON: the fake source publishes event TYPE (a crm.v1

@@ -37,6 +37,14 @@ from $CRM_PY_GEN.
       field names as in the .proto; default {}) and prints the Reply as JSON
       with the payload decoded into "result" (64-bit integers as strings).
 
+  bus.py calls ENDPOINT JSON [--timeout MS]
+      Sends several commands at once on one connection, before reading any
+      reply (so that the service is likely to apply them in one batch), and
+      prints each one's Reply as call does, one line per command in the
+      order sent. JSON: an array of {"type": T, "message": JSON, "sender": S}
+      (the message of SubmitLead is a LeadReceived, of others the crm.v1
+      message named T).
+
   bus.py subscribe ENDPOINT [--count N] [--type T] [--timeout S]
       Connects a SUB to a service's PUB endpoint (base port + 1), prints
       "subscribed" once its first Heartbeat came (so the subscription is
@@ -331,6 +339,37 @@ def cmd_call(args):
     return 0
 
 
+def cmd_calls(args):
+    endpoint, items = args[0], json.loads(args[1])
+    opts = parse_opts(args[2:])
+    deadline = time.monotonic() + int(opts.get("timeout", "10000")) / 1000.0
+    ctx = zmq.Context()
+    sock = dealer(ctx, endpoint)
+    ids = []
+    for item in items:
+        kind = "LeadReceived" if item["type"] == "SubmitLead" else item["type"]
+        payload = json_format.Parse(json.dumps(item.get("message", {})), message_class(kind)())
+        cid = str(uuid.uuid4())
+        ids.append(cid)
+        cmd = command_pb2.Command(type=item["type"], command_id=cid, sender=item.get("sender", "tests"),
+                                  payload=payload.SerializeToString())
+        sock.send(cmd.SerializeToString())
+    replies = {}
+    while len(replies) < len(ids):
+        frame = recv_reply(sock, None, deadline)
+        if frame is None:
+            break
+        reply, out = reply_json(frame)
+        if out["error"] is None and reply.type:
+            out["result"] = decode(reply.type, reply.payload)
+        replies[reply.command_id] = out
+    sock.close()
+    ctx.term()
+    for cid in ids:
+        say(json.dumps(replies.get(cid, {"error": "timeout"}), ensure_ascii=False))
+    return 0 if len(replies) == len(ids) else 1
+
+
 def cmd_subscribe(args):
     endpoint = args[0]
     opts = parse_opts(args[1:])
@@ -596,6 +635,8 @@ def main(argv):
         return cmd_intake(args)
     if cmd == "call":
         return cmd_call(args)
+    if cmd == "calls":
+        return cmd_calls(args)
     if cmd == "subscribe":
         return cmd_subscribe(args)
     if cmd == "decode":
