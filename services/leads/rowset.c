@@ -1,29 +1,25 @@
-/*  rowset: see rowset.h. */
+/*  rowset: see rowset.h. The JSON is json-c's: a value is escaped and
+    written by the library, never by hand. */
 #include "rowset.h"
-#include "log.h"
 
+#include <json-c/json.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct rowset_t {
-    char *buf;  // "[{...}, {...}" while building; "]" added by rowset_str
-    size_t len, cap;
-    size_t count;
-    bool empty_row;  // the current row has no value yet
+    json_object *rows;  // the array
+    json_object *row;   // the current row, owned by rows
+    bool failed;        // out of memory since the last reset: rowset_str says so
 };
 
 rowset_t *
 rowset_new (void)
 {
     rowset_t *self = calloc (1, sizeof *self);
-    if (self && !(self->buf = malloc (self->cap = 1024))) {
+    if (self && !(self->rows = json_object_new_array ())) {
         free (self);
         return NULL;
     }
-    if (self)
-        rowset_reset (self);
     return self;
 }
 
@@ -32,7 +28,7 @@ rowset_destroy (rowset_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free ((*self_p)->buf);
+    json_object_put ((*self_p)->rows);
     free (*self_p);
     *self_p = NULL;
 }
@@ -40,115 +36,64 @@ rowset_destroy (rowset_t **self_p)
 void
 rowset_reset (rowset_t *self)
 {
-    self->buf[0] = '[';
-    self->buf[1] = 0;
-    self->len = 1;
-    self->count = 0;
-}
-
-//  Room for more bytes, the closing "}]" and the NUL.
-static int
-s_reserve (rowset_t *self, size_t more)
-{
-    if (self->len + more + 3 <= self->cap)
-        return 0;
-    size_t cap = self->cap * 2;
-    while (cap < self->len + more + 3)
-        cap *= 2;
-    char *buf = realloc (self->buf, cap);
-    if (!buf)
-        return -1;
-    self->buf = buf;
-    self->cap = cap;
-    return 0;
+    //  Shrinking to 0 frees the rows and keeps the array's room.
+    json_object_array_del_idx (self->rows, 0, json_object_array_length (self->rows));
+    self->row = NULL;
+    self->failed = false;
 }
 
 int
 rowset_row (rowset_t *self)
 {
-    if (s_reserve (self, 4))
+    json_object *row = json_object_new_object ();
+    if (!row || json_object_array_add (self->rows, row)) {
+        json_object_put (row);
+        self->row = NULL;
+        self->failed = true;
         return -1;
-    if (self->count)
-        self->buf[self->len++] = '}', self->buf[self->len++] = ',';
-    self->buf[self->len++] = '{';
-    self->buf[self->len] = 0;
-    self->count++;
-    self->empty_row = true;
+    }
+    self->row = row;
     return 0;
 }
 
-//  Appends ["," ]"name": and leaves room for more bytes of value.
+//  Adds value (NULL: JSON null; taken also on failure) under name.
 static int
-s_key (rowset_t *self, const char *name, size_t more)
+s_add (rowset_t *self, const char *name, json_object *value, bool wanted)
 {
-    size_t n = strlen (name);
-    if (s_reserve (self, n + 4 + more))
+    //  The names are the callers' constants, each once per row.
+    if (!self->row || (wanted && !value)
+        || json_object_object_add_ex (self->row, name, value,
+                                      JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)) {
+        json_object_put (value);
+        self->failed = true;
         return -1;
-    //  By hand, not printf: a batch has a dozen of these per row.
-    if (!self->empty_row)
-        self->buf[self->len++] = ',';
-    self->buf[self->len++] = '"';
-    memcpy (self->buf + self->len, name, n);
-    self->len += n;
-    self->buf[self->len++] = '"';
-    self->buf[self->len++] = ':';
-    self->empty_row = false;
+    }
     return 0;
 }
 
 int
 rowset_text (rowset_t *self, const char *name, const char *value)
 {
-    if (!value) {
-        if (s_key (self, name, 4))
-            return -1;
-        memcpy (self->buf + self->len, "null", 5);
-        self->len += 4;
-        return 0;
-    }
-    size_t more = 6 * strlen (value) + 3;  // escaped, a byte grows to at most 6
-    if (s_key (self, name, more))
-        return -1;
-    self->buf[self->len++] = '"';
-    self->len += log_json_escape (self->buf + self->len, more, value);
-    self->buf[self->len++] = '"';
-    self->buf[self->len] = 0;
-    return 0;
+    return s_add (self, name, value ? json_object_new_string (value) : NULL, value != NULL);
 }
 
 int
 rowset_i64 (rowset_t *self, const char *name, int64_t value)
 {
-    if (s_key (self, name, 24))
-        return -1;
-    char digits[24];
-    size_t n = 0;
-    uint64_t u = value < 0 ? 0 - (uint64_t) value : (uint64_t) value;
-    do
-        digits[n++] = (char) ('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (value < 0)
-        self->buf[self->len++] = '-';
-    while (n > 0)
-        self->buf[self->len++] = digits[--n];
-    self->buf[self->len] = 0;
-    return 0;
+    return s_add (self, name, json_object_new_int64 (value), true);
 }
 
 const char *
 rowset_str (rowset_t *self)
 {
-    //  s_reserve always left room for "}]" and the NUL.
-    size_t n = self->len;
-    if (self->count)
-        self->buf[n++] = '}';
-    self->buf[n++] = ']';
-    self->buf[n] = 0;
-    return self->buf;
+    if (self->failed)
+        return NULL;
+    return json_object_to_json_string_ext (self->rows,
+                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 size_t
 rowset_count (const rowset_t *self)
 {
-    return self->count;
+    return json_object_array_length (self->rows);
 }

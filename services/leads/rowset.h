@@ -3,9 +3,10 @@
     read by json_to_recordset, so that a batch of rows goes in one
     statement with one parameter and one set-returning function, however
     many columns it has (a text array per column costs a function and an
-    array parse each). Strings are escaped; nothing is pasted into SQL
-    text. Format: RFC 8259; json_to_recordset: PostgreSQL manual, section
-    9.16.
+    array parse each, and array parameters made Postgres plan the batch
+    statements anew at every call). json-c builds and escapes the text;
+    nothing is pasted into SQL text. Format: RFC 8259; json_to_recordset:
+    PostgreSQL manual, section 9.16.
 */
 #ifndef CRM_LEADS_ROWSET_H
 #define CRM_LEADS_ROWSET_H
@@ -34,8 +35,9 @@ int rowset_row (rowset_t *self);
 int rowset_text (rowset_t *self, const char *name, const char *value);
 int rowset_i64 (rowset_t *self, const char *name, int64_t value);
 
-/*  The JSON text, NUL-terminated, owned by self, valid until the next
-    change. */
+/*  The JSON text (json-c's), NUL-terminated, owned by self, valid until
+    the next change; NULL when an append failed since the last reset or
+    the text does not fit in memory. */
 const char *rowset_str (rowset_t *self);
 
 /*  Number of rows. */

@@ -225,7 +225,7 @@ store_history_add (db_t *db, uint64_t id, int64_t at_ms, const engine_history_t 
     db_rc_t rc = rows && store_history_rows (rows, id, at_ms, lines, n) == 0 ? DB_OK : DB_PERMANENT;
     if (rc == DB_OK) {
         const char *params[] = {rowset_str (rows)};
-        rc = db_exec (db, NULL, HISTORY_INSERT ("$1"), 1, params, NULL, NULL);
+        rc = params[0] ? db_exec (db, NULL, HISTORY_INSERT ("$1"), 1, params, NULL, NULL) : DB_PERMANENT;
     }
     rowset_destroy (&rows);
     return rc;

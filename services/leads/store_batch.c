@@ -113,8 +113,9 @@ store_resolve (store_t *self, db_t *db, bool take_turns, store_resolved_t *resol
     //  used only when some are needed: statements cost more to start than
     //  to run for a few rows, and an UPDATE writes the row even to add 0.
     bool turns = take_turns && self->unassigned > 0;
-    db_rc_t rc =
-        db_exec (db, &res, turns ? RESOLVE_WITH_TURNS : RESOLVE_WITHOUT_TURNS, 1, params, NULL, NULL);
+    db_rc_t rc = !params[0] ? DB_PERMANENT
+                            : db_exec (db, &res, turns ? RESOLVE_WITH_TURNS : RESOLVE_WITHOUT_TURNS, 1,
+                                       params, NULL, NULL);
     int count = self->count;
     rowset_reset (self->keys);
     self->count = self->unassigned = 0;
@@ -193,46 +194,42 @@ store_add_task (store_t *self, const char *request_key, uint64_t lead_id, const 
     return err ? -1 : 0;
 }
 
+//  One statement: the history lines reference the leads inserted beside
+//  them, which their foreign key's check (run at the end of the statement)
+//  sees. Rows are numbered in the order given.
+static const char *const s_write_sql = "WITH h AS (" HISTORY_INSERT (
+    "$2") ")"
+          " INSERT INTO lead (id, source_system, external_id, name, phone, email, company, comment,"
+          "  responsible, stage, fields, entered_at, version)"
+          " SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, u.comment,"
+          "  u.responsible, u.stage, u.fields::jsonb, " TS (
+              "u.entered") ", u.version"
+                           " FROM ROWS FROM (json_to_recordset ($1::json) AS (id bigint, source_system text,"
+                           "  external_id text, name text, phone text, email text, company text, comment "
+                           "text,"
+                           "  responsible text, stage text, fields text, entered bigint, version int))"
+                           "  WITH ORDINALITY AS u (id, source_system, external_id, name, phone, email, "
+                           "company, comment,"
+                           "  responsible, stage, fields, entered, version, ord) ORDER BY u.ord";
+
 db_rc_t
 store_write (store_t *self, db_t *db)
 {
     db_rc_t rc = DB_OK;
     if (rowset_count (self->leads) || rowset_count (self->history)) {
         const char *params[] = {rowset_str (self->leads), rowset_str (self->history)};
-        //  One statement: the history lines reference the leads inserted
-        //  beside them, which their foreign key's check (run at the end of
-        //  the statement) sees. Rows are numbered in the order given.
-        rc = db_exec (
-            db, NULL,
-            "WITH h AS (" HISTORY_INSERT (
-                "$2") ")"
-                      " INSERT INTO lead (id, source_system, external_id, name, phone, email, company, "
-                      "comment,"
-                      "  responsible, stage, fields, entered_at, version)"
-                      " SELECT u.id, u.source_system, u.external_id, u.name, u.phone, u.email, u.company, "
-                      "u.comment,"
-                      "  u.responsible, u.stage, u.fields::jsonb, " TS (
-                          "u.entered") ", u.version"
-                                       " FROM ROWS FROM (json_to_recordset ($1::json) AS (id bigint, "
-                                       "source_system text,"
-                                       "  external_id text, name text, phone text, email text, company text, "
-                                       "comment text,"
-                                       "  responsible text, stage text, fields text, entered bigint, version "
-                                       "int))"
-                                       "  WITH ORDINALITY AS u (id, source_system, external_id, name, phone, "
-                                       "email, company, comment,"
-                                       "  responsible, stage, fields, entered, version, ord) ORDER BY u.ord",
-            2, params, NULL, NULL);
+        rc = params[0] && params[1] ? db_exec (db, NULL, s_write_sql, 2, params, NULL, NULL) : DB_PERMANENT;
     }
     //  Tasks are rare for a new lead: their statement runs only if some.
     if (rc == DB_OK && rowset_count (self->tasks)) {
         const char *params[] = {rowset_str (self->tasks)};
-        rc = db_exec (db, NULL,
-                      "INSERT INTO lead_task (request_key, lead_id, tag)"
-                      " SELECT request_key, lead, tag FROM json_to_recordset ($1::json)"
-                      "  AS (request_key text, lead bigint, tag text)"
-                      " ON CONFLICT (request_key) DO NOTHING",
-                      1, params, NULL, NULL);
+        rc = !params[0] ? DB_PERMANENT
+                        : db_exec (db, NULL,
+                                   "INSERT INTO lead_task (request_key, lead_id, tag)"
+                                   " SELECT request_key, lead, tag FROM json_to_recordset ($1::json)"
+                                   "  AS (request_key text, lead bigint, tag text)"
+                                   " ON CONFLICT (request_key) DO NOTHING",
+                                   1, params, NULL, NULL);
     }
     rowset_reset (self->tasks);
     rowset_reset (self->leads);
