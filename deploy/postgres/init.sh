@@ -4,7 +4,8 @@
 # roles.sql and schemas.sql (docker-compose.yml numbers them 10-, 20-, 30-),
 # which create the roles with the development password (= the role's name).
 # Passwords come from CRM_<SERVICE>_DB_PASSWORD; all five must be set.
-# crm_bench (the benchmark's role) is not deployed: it loses LOGIN here.
+# crm_bench and crm_benchsink (the benchmarks' roles) are not deployed: they
+# lose LOGIN here.
 # The official postgres entrypoint sources this file (or runs it if it is
 # executable); a missing password fails the initialisation either way.
 for svc in leads deals tasks notifier timer; do
@@ -20,4 +21,4 @@ ALTER ROLE :"role" PASSWORD :'pw';
 SQL
 done
 psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-     -c 'ALTER ROLE crm_bench NOLOGIN'
+     -c 'ALTER ROLE crm_bench NOLOGIN' -c 'ALTER ROLE crm_benchsink NOLOGIN'
