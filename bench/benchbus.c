@@ -37,19 +37,15 @@
     a bad option or setup failure.
 */
 #include "benchbus.h"
+#include "benchutil.h"
 #include "clock.h"
-#include "config.h"
-#include "consumer.h"
-#include "db.h"
 #include "log.h"
-#include "outbox.h"
 #include "percentile.h"
 #include "procstat.h"
 #include "crm/v1/bus.pb-c.h"
 #include "crm/v1/notifier.pb-c.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,20 +69,7 @@ static const char s_usage[] =
     "Status says it has committed every event.\n";
 
 //  --------------------------------------------------------------------------
-//  Options and migrations
-
-static int
-s_long (const char *name, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long n = strtol (text, &end, 10);
-    if (!*text || *end || n < min || n > max) {
-        fprintf (stderr, "crm-benchbus: --%s must be an integer from %ld to %ld\n", name, min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
+//  Options
 
 static int
 s_parse_options (options_t *opt, int argc, char **argv)
@@ -98,55 +81,14 @@ s_parse_options (options_t *opt, int argc, char **argv)
                        .timeout_s = 120,
                        .ready_s = 20,
                        .label = "bus"};
-    static const struct option options[] = {
-        {"count", required_argument, NULL, 'n'},
-        {"batch", required_argument, NULL, 'b'},
-        {"rate", required_argument, NULL, 'r'},
-        {"size", required_argument, NULL, 's'},
-        {"timeout", required_argument, NULL, 't'},
-        {"ready-timeout", required_argument, NULL, 'w'},
-        {"label", required_argument, NULL, 'l'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"sink", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const benchutil_option_t options[] = {
+        {"count", &opt->count, 1, 100000000},   {"batch", &opt->batch, 1, 100000},
+        {"rate", &opt->rate, 0, 100000000},     {"size", &opt->size, 150, 4000},
+        {"timeout", &opt->timeout_s, 1, 86400}, {"ready-timeout", &opt->ready_s, 1, 3600},
+        {"label", .string = &opt->label},       {"verbose", .flag = &opt->verbose},
+        {"sink", .flag = &opt->sink},           {NULL},
     };
-    int c;
-    while ((c = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-            case 'n': bad = s_long ("count", optarg, 1, 100000000, &opt->count); break;
-            case 'b': bad = s_long ("batch", optarg, 1, 100000, &opt->batch); break;
-            case 'r': bad = s_long ("rate", optarg, 0, 100000000, &opt->rate); break;
-            case 's': bad = s_long ("size", optarg, 150, 4000, &opt->size); break;
-            case 't': bad = s_long ("timeout", optarg, 1, 86400, &opt->timeout_s); break;
-            case 'w': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
-            case 'l': opt->label = optarg; break;
-            case 'v': opt->verbose = true; break;
-            case 'k': opt->sink = true; break;
-            case 'h': fputs (s_usage, stdout); return -1;
-            default: fputs (s_usage, stderr); return 2;
-        }
-        if (bad)
-            return 2;
-    }
-    if (optind < argc) {
-        fprintf (stderr, "crm-benchbus: unexpected argument '%s'\n%s", argv[optind], s_usage);
-        return 2;
-    }
-    return 0;
-}
-
-//  The bench is not a service: it applies the bus's own tables (embedded in
-//  libcrm as bus_migrations) with the code and bookkeeping services use.
-static int
-s_migrate (bench_t *self)
-{
-    if (db_migrate (self->db, "bench", bus_migrations, bus_migrations_count) != DB_OK) {
-        fprintf (stderr, "crm-benchbus: migration failed: %s\n", db_error (self->db));
-        return -1;
-    }
-    return 0;
+    return benchutil_parse ("crm-benchbus", s_usage, options, argc, argv);
 }
 
 //  --------------------------------------------------------------------------
@@ -215,30 +157,22 @@ static int
 s_write_batch (bench_t *self, long n, size_t text_len)
 {
     uint8_t payload[8192];
-    int64_t begin_us = benchbus_mono_us ();
-    if (db_begin (self->db) != DB_OK)
+    int64_t begin_us = clock_mono_us ();
+    if (source_begin (&self->src))
         return -1;
     for (long k = 0; k < n; k++) {
         long i = self->written + k;
         size_t len = s_pack_request (self, i, payload, text_len);
         char correlation[32];
         s_number (correlation, "bench:", i);
-        if (outbox_add (self->outbox, "NotificationRequested", correlation, "", payload, len)) {
-            db_rollback (self->db);
-            outbox_discard (self->outbox);
+        if (source_add (&self->src, "NotificationRequested", correlation, payload, len))
             return -1;
-        }
     }
-    if (outbox_write (self->outbox, self->db) != DB_OK || db_commit (self->db) != DB_OK) {
-        fprintf (stderr, "crm-benchbus: write failed: %s\n", db_error (self->db));
-        db_rollback (self->db);
-        outbox_discard (self->outbox);
+    if (source_commit (&self->src))
         return -1;
-    }
-    outbox_publish (self->outbox, self->pub);
     self->written += n;
     self->transactions++;
-    self->last_write_us = benchbus_mono_us ();
+    self->last_write_us = clock_mono_us ();
     int64_t took = self->last_write_us - begin_us;
     self->txn_us_total += took;
     if (took > self->txn_us_max)
@@ -248,24 +182,6 @@ s_write_batch (bench_t *self, long n, size_t text_len)
 
 //  --------------------------------------------------------------------------
 //  Setup
-
-static zsock_t *
-s_bind (bench_t *self, int type, int kind)
-{
-    char endpoint[128];
-    config_bind_endpoint (&self->cfg, kind, endpoint, sizeof endpoint);
-    zsock_t *sock = zsock_new (type);
-    if (!sock)
-        return NULL;
-    zsock_set_linger (sock, 0);
-    if (type == ZMQ_XPUB)
-        zsock_set_sndhwm (sock, 100000);  // as a service's PUB
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
-        fprintf (stderr, "crm-benchbus: cannot bind %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
-    return sock;
-}
 
 //  What the run keeps per event, and the fixed parts of its payloads.
 static int
@@ -285,49 +201,25 @@ s_alloc (bench_t *self)
 static int
 s_setup (bench_t *self)
 {
-    char err[256];
-    if (config_load (&self->cfg, "bench", err, sizeof err)) {
-        fprintf (stderr, "crm-benchbus: %s\n", err);
+    if (source_open (&self->src, "crm-benchbus"))
         return -1;
-    }
-    self->db = db_new (self->cfg.db_user, self->cfg.db_password, "bench");
-    self->outbox = outbox_new ("bench");
-    if (!self->db || !self->outbox || db_connect (self->db, 10000) != DB_OK) {
-        fprintf (stderr, "crm-benchbus: cannot connect to the database: %s\n",
-                 self->db ? db_error (self->db) : "out of memory");
+    self->base = outbox_last_sequence (self->src.outbox);
+    self->sub = source_sub_new ();
+    if (!self->sub)
         return -1;
-    }
-    if (s_migrate (self) || outbox_load (self->outbox, self->db) != DB_OK)
-        return -1;
-    self->base = outbox_last_sequence (self->outbox);
-    self->pub = s_bind (self, ZMQ_XPUB, CONFIG_PUB);
-    self->replay = s_bind (self, ZMQ_ROUTER, CONFIG_REPLAY);
-    self->sub = zsock_new (ZMQ_SUB);
-    self->dealer = zsock_new (ZMQ_DEALER);
-    if (!self->pub || !self->replay || !self->sub || !self->dealer)
-        return -1;
-    self->backend_pid = procstat_backend_pid (self->db);
+    self->backend_pid = procstat_backend_pid (self->src.db);
     if (self->opt.sink) {  // the notifier's sockets stay unconnected
         self->sinkw = benchbus_sink_new ("bench");
         if (!self->sinkw)
             return -1;
-        consumer_init (&self->notifier, "notifier", 0);
-        self->notifier.probe = false;
+        consumer_init (&self->notifier.consumer, "notifier", 0);
+        self->notifier.consumer.probe = false;
         return s_alloc (self);
     }
-    char pub[128], replay[128];
-    config_peer_endpoint ("notifier", CONFIG_PUB, pub, sizeof pub);
-    config_peer_endpoint ("notifier", CONFIG_REPLAY, replay, sizeof replay);
-    zsock_set_rcvhwm (self->sub, 0);  // never drop what we measure
     zsock_set_subscribe (self->sub, "notifier.NotificationStored");
     zsock_set_subscribe (self->sub, "notifier.Heartbeat");
-    zsock_set_linger (self->dealer, 0);
-    zsock_set_immediate (self->dealer, 1);
-    if (zsock_connect (self->sub, "%s", pub) < 0 || zsock_connect (self->dealer, "%s", replay) < 0) {
-        fprintf (stderr, "crm-benchbus: cannot connect to the notifier at %s\n", pub);
+    if (source_peer_connect (&self->notifier, "notifier", self->sub, "crm-benchbus"))
         return -1;
-    }
-    consumer_init (&self->notifier, "notifier", 0);
     return s_alloc (self);
 }
 
@@ -345,13 +237,10 @@ s_text_len (bench_t *self)
 static void
 s_teardown (bench_t *self)
 {
-    zsock_destroy (&self->pub);
-    zsock_destroy (&self->replay);
     zsock_destroy (&self->sub);
-    zsock_destroy (&self->dealer);
+    source_peer_close (&self->notifier);
     benchbus_sink_destroy (&self->sinkw);
-    outbox_destroy (&self->outbox);
-    db_destroy (&self->db);
+    source_close (&self->src);
     free (self->seen_map);
     free (self->latency_ms);
     free (self->to_notifier_ms);
@@ -379,24 +268,25 @@ main (int argc, char **argv)
     //  heartbeat (so that we know where its outbox stands).
     int64_t ready_deadline = clock_mono_ms () + self.opt.ready_s * 1000;
     //  With --sink: when the sink has subscribed and answers Status.
-    while (!zsys_interrupted && !(self.subscribed && self.heard) && clock_mono_ms () < ready_deadline) {
+    while (!zsys_interrupted && !(self.src.subscribed && self.notifier.heard)
+           && clock_mono_ms () < ready_deadline) {
         if (self.sinkw)
             benchbus_sink_ask (self.sinkw, clock_mono_ms ());
         benchbus_poll (&self, self.sinkw ? 5 : 50);
     }
-    if (!(self.subscribed && self.heard) && self.sinkw) {
+    if (!(self.src.subscribed && self.notifier.heard) && self.sinkw) {
         fprintf (stderr,
                  "crm-benchbus: crm-benchsink did not %s within %ld s (is it running, with"
                  " CRM_BENCHSINK_PORT and CRM_BENCH_PORT set alike?)\n",
-                 self.subscribed ? "answer Status" : "subscribe", self.opt.ready_s);
+                 self.src.subscribed ? "answer Status" : "subscribe", self.opt.ready_s);
         s_teardown (&self);
         return 2;
     }
-    if (!(self.subscribed && self.heard)) {
+    if (!(self.src.subscribed && self.notifier.heard)) {
         fprintf (stderr,
                  "crm-benchbus: the notifier did not %s within %ld s (is it running with"
                  " CRM_NOTIFIER_SOURCES containing bench, and CRM_NOTIFIER_PORT set alike?)\n",
-                 self.subscribed ? "send a heartbeat" : "subscribe", self.opt.ready_s);
+                 self.src.subscribed ? "send a heartbeat" : "subscribe", self.opt.ready_s);
         s_teardown (&self);
         return 2;
     }
@@ -406,20 +296,18 @@ main (int argc, char **argv)
     //  the events are still queued, and set off replays that measure the
     //  start-up, not the steady state: wait for it (a notifier that probed
     //  us before does not probe again, so wait at most that timeout + 0.5 s).
-    for (int64_t until = clock_mono_ms () + self.cfg.replay_timeout_ms + 500;
+    for (int64_t until = clock_mono_ms () + self.src.cfg.replay_timeout_ms + 500;
          !zsys_interrupted && !self.probed && clock_mono_ms () < until;)
         benchbus_poll (&self, 20);
     for (int64_t until = clock_mono_ms () + 100; clock_mono_ms () < until;)
         benchbus_poll (&self, 20);
 
     self.backend_cpu_ms = procstat_cpu_ms (self.backend_pid);
-    int64_t start_us = benchbus_mono_us ();
+    int64_t start_us = clock_mono_us ();
     self.first_write_us = start_us;
     int64_t give_up_us = 0;
     while (!zsys_interrupted && self.seen < self.opt.count) {
-        int64_t now_us = benchbus_mono_us ();
-        benchbus_heartbeat (&self);
-        benchbus_request_replay (&self, clock_mono_ms ());
+        int64_t now_us = clock_mono_us ();
         long due = self.opt.count;
         if (self.opt.rate > 0) {
             double d = (double) (now_us - start_us) * (double) self.opt.rate / 1e6;
@@ -433,8 +321,8 @@ main (int argc, char **argv)
             return 2;
         }
         if (self.written == self.opt.count && !give_up_us)
-            give_up_us = benchbus_mono_us () + (int64_t) self.opt.timeout_s * 1000000;
-        if (give_up_us && benchbus_mono_us () > give_up_us)
+            give_up_us = clock_mono_us () + (int64_t) self.opt.timeout_s * 1000000;
+        if (give_up_us && clock_mono_us () > give_up_us)
             break;
         long wait_ms = 0;
         if (self.written == self.opt.count && self.sinkw)
@@ -444,7 +332,7 @@ main (int argc, char **argv)
         else if (self.opt.rate > 0 && due - self.written <= 0) {
             //  until the next event is due (at least 1 ms: poll's grain)
             double next_us = (double) (self.written + 1) * 1e6 / (double) self.opt.rate;
-            wait_ms = (long) ((next_us - (double) (benchbus_mono_us () - start_us)) / 1000.0);
+            wait_ms = (long) ((next_us - (double) (clock_mono_us () - start_us)) / 1000.0);
             wait_ms = wait_ms < 0 ? 0 : wait_ms > 20 ? 20 : wait_ms;
         }
         benchbus_poll (&self, wait_ms);
@@ -452,7 +340,7 @@ main (int argc, char **argv)
 
     double backend_cpu_ms = procstat_cpu_ms (self.backend_pid) - self.backend_cpu_ms;
     double elapsed_s =
-        (double) ((self.last_seen_us ? self.last_seen_us : benchbus_mono_us ()) - self.first_write_us) / 1e6;
+        (double) ((self.last_seen_us ? self.last_seen_us : clock_mono_us ()) - self.first_write_us) / 1e6;
     double write_s = (double) (self.last_write_us - self.first_write_us) / 1e6;
     percentile_sort (self.latency_ms, (size_t) self.seen);
     percentile_sort (self.to_notifier_ms, (size_t) self.seen);
@@ -476,7 +364,7 @@ main (int argc, char **argv)
             self.transactions ? (double) self.txn_us_total / 1000.0 / (double) self.transactions : 0,
             (double) self.txn_us_max / 1000.0, percentile_of (self.to_notifier_ms, (size_t) self.seen, 0.50),
             percentile_of (self.to_notifier_ms, (size_t) self.seen, 0.99), self.replay_requests_served,
-            self.replay_events_served, self.notifier_replays, self.stored_duplicate, self.first_write_us,
+            self.replay_events_served, self.notifier.replays, self.stored_duplicate, self.first_write_us,
             backend_cpu_ms);
     fflush (stdout);
     rc = self.seen == self.opt.count ? 0 : 1;

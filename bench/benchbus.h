@@ -1,20 +1,17 @@
 /*  benchbus: what crm-benchbus's two files share: its options and state
     (benchbus.c: options, producing, setup and the run) and its sockets
-    (benchbus_net.c: replays served, the subscriber's side, heartbeats).
+    (benchbus_net.c: replays served, the subscriber's side, heartbeats;
+    the source service and the following of the notifier are source.h's).
 */
 #ifndef CRM_BENCH_BENCHBUS_H
 #define CRM_BENCH_BENCHBUS_H
 
 #include "benchbus_sink.h"
-#include "config.h"
-#include "consumer.h"
-#include "db.h"
-#include "outbox.h"
+#include "source.h"
 
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 typedef struct {
     long count;         // events to write
@@ -30,19 +27,12 @@ typedef struct {
 
 typedef struct {
     options_t opt;
-    config_t cfg;
-    db_t *db;
-    outbox_t *outbox;
-    zsock_t *pub;            // XPUB on P+1
-    zsock_t *replay;         // ROUTER on P+2
+    source_t src;            // the service "bench"
     zsock_t *sub;            // to the notifier's PUB
-    zsock_t *dealer;         // to the notifier's replay endpoint
-    consumer_t notifier;     // our position in the notifier's outbox
+    source_peer_t notifier;  // our position in the notifier's outbox (heard: also the sink's Status)
     benchbus_sink_t *sinkw;  // --sink: the sink's Status
     int backend_pid;         // our Postgres backend
     double backend_cpu_ms;   // its CPU at the first write
-    bool subscribed;         // the notifier has subscribed to our PUB
-    bool heard;              // we have had the notifier's heartbeat
     bool probed;             // we have answered a replay request with nothing to send
     uint64_t base;           // our outbox's last sequence before this run
     long written;            // events committed
@@ -56,40 +46,15 @@ typedef struct {
     int64_t first_write_us;  // monotonic
     int64_t last_write_us;
     int64_t last_seen_us;
-    int64_t next_heartbeat;  // monotonic ms
     long replay_requests_served, replay_events_served;
-    long notifier_replays, stored_foreign, stored_duplicate;
+    long stored_foreign, stored_duplicate;
     char key_prefix[48];
     char text[4096];
 } bench_t;
 
-//  Monotonic time in µs.
-static inline int64_t
-benchbus_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-//  Wall-clock time in ms, with its fraction.
-static inline double
-benchbus_real_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
-
-/*  Sends our heartbeat when it is due (every CRM_HEARTBEAT_MS), as a
-    service does. */
-void benchbus_heartbeat (bench_t *self);
-
-/*  Asks the notifier's replay endpoint for what we miss, when due. now_ms:
-    monotonic. */
-void benchbus_request_replay (bench_t *self, int64_t now_ms);
-
-/*  Waits up to timeout_ms for any socket and reads everything queued. */
+/*  Sends our heartbeat when due, asks the notifier's replay endpoint for
+    what we miss, then waits up to timeout_ms for any socket and reads
+    everything queued. */
 void benchbus_poll (bench_t *self, long timeout_ms);
 
 #endif

@@ -26,6 +26,7 @@
 #include "db.h"
 #include "log.h"
 #include "service.h"
+#include "benchutil.h"
 #include "percentile.h"
 #include "procstat.h"
 
@@ -87,14 +88,6 @@ s_grow (void **items, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
-static int64_t
-s_real_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static uint32_t
 s_us (int64_t us)
 {
@@ -132,7 +125,7 @@ s_event (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason
     if (s_grow ((void **) &self->stamps, &self->cap_stamps, self->n_stamps + 1, sizeof *self->stamps))
         return SERVICE_RETRY;
     if (self->n_stamps == 0)
-        self->began_us = s_real_us ();
+        self->began_us = benchutil_real_us ();
     self->stamps[self->n_stamps++] = event->time_ms;
     return SERVICE_OK;
 }
@@ -175,7 +168,7 @@ static void
 s_committed (service_t *svc, void *arg)
 {
     sink_t *self = arg;
-    int64_t now_us = s_real_us ();
+    int64_t now_us = benchutil_real_us ();
     if (self->n_stamps) {
         int64_t mono = clock_mono_us ();
         if (!self->first_commit_us)

@@ -37,19 +37,14 @@
     Exits 0 if every measured timer fired exactly once, 1 if not, 2 on a bad
     option or a setup failure.
 */
-#include "client.h"
+#include "benchutil.h"
 #include "clock.h"
-#include "config.h"
-#include "consumer.h"
-#include "db.h"
+#include "procstat.h"
 #include "log.h"
-#include "outbox.h"
-#include "crm/v1/bus.pb-c.h"
-#include "crm/v1/command.pb-c.h"
+#include "source.h"
 #include "crm/v1/timer.pb-c.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,19 +70,11 @@ typedef struct {
 
 typedef struct {
     options_t opt;
-    config_t cfg;
-    db_t *db;
-    outbox_t *outbox;
-    zsock_t *pub;            // XPUB on P+1
-    zsock_t *replay;         // ROUTER on P+2
-    zsock_t *sub;            // to the timer's PUB
-    zsock_t *dealer;         // to the timer's replay endpoint
-    client_t *timer_cmd;     // to the timer's command endpoint
-    consumer_t timer;        // our position in the timer's outbox
-    bool subscribed;         // the timer has subscribed to our PUB
-    bool heard;              // we have had the timer's heartbeat
-    int64_t next_heartbeat;  // monotonic ms
-    char run[24];            // this run's key infix
+    source_t src;         // the service "bench"
+    zsock_t *sub;         // to the timer's PUB
+    source_peer_t timer;  // our position in the timer's outbox
+    client_t *timer_cmd;  // to the timer's command endpoint
+    char run[24];         // this run's key infix
     //  The timer as Status last said
     int timer_pid;
     uint64_t applied;  // its consumer offset for bench
@@ -98,8 +85,7 @@ typedef struct {
     int64_t *late_fired;  // fired_ms - due_ms, per first sighting
     int64_t *due_late;    // fired_ms - due_ms, per measured timer
     double *late_recv;    // receipt - due_ms
-    long seen_n, duplicates, foreign, replayed, timer_replays;
-    long replay_requests_served;
+    long seen_n, duplicates, foreign, replayed;
 } bench_t;
 
 static const char s_usage[] =
@@ -119,39 +105,7 @@ static const char s_usage[] =
     "timer_p50_ms=... timer_p99_ms=... timer_max_ms=... schedule_per_s=... timer_rss_mib=...\n";
 
 //  --------------------------------------------------------------------------
-//  Time
-
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static double
-s_real_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
-
-//  --------------------------------------------------------------------------
-//  Options and migrations
-
-static int
-s_long (const char *name, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long n = strtol (text, &end, 10);
-    if (!*text || *end || n < min || n > max) {
-        fprintf (stderr, "crm-benchtimer: --%s must be an integer from %ld to %ld\n", name, min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
+//  Options
 
 static int
 s_parse_options (options_t *opt, int argc, char **argv)
@@ -165,57 +119,20 @@ s_parse_options (options_t *opt, int argc, char **argv)
                        .timeout_s = 60,
                        .ready_s = 30,
                        .burst = false};
-    static const struct option options[] = {
-        {"preload", required_argument, NULL, 'p'},
-        {"count", required_argument, NULL, 'n'},
-        {"spread-ms", required_argument, NULL, 's'},
-        {"lead-ms", required_argument, NULL, 'l'},
-        {"batch", required_argument, NULL, 'b'},
-        {"window", required_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 't'},
-        {"ready-timeout", required_argument, NULL, 'r'},
-        {"between", required_argument, NULL, 'x'},
-        {"burst", no_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const benchutil_option_t options[] = {
+        {"preload", &opt->preload, 0, 100000000},
+        {"count", &opt->count, 1, 10000000},
+        {"spread-ms", &opt->spread_ms, 0, 3600000},
+        {"lead-ms", &opt->lead_ms, 0, 3600000},
+        {"batch", &opt->batch, 1, 100000},
+        {"window", &opt->window, 1, 10000000},
+        {"timeout", &opt->timeout_s, 1, 86400},
+        {"ready-timeout", &opt->ready_s, 1, 3600},
+        {"between", .string = &opt->between},
+        {"burst", .flag = &opt->burst},
+        {NULL},
     };
-    int c;
-    while ((c = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-            case 'p': bad = s_long ("preload", optarg, 0, 100000000, &opt->preload); break;
-            case 'n': bad = s_long ("count", optarg, 1, 10000000, &opt->count); break;
-            case 's': bad = s_long ("spread-ms", optarg, 0, 3600000, &opt->spread_ms); break;
-            case 'l': bad = s_long ("lead-ms", optarg, 0, 3600000, &opt->lead_ms); break;
-            case 'b': bad = s_long ("batch", optarg, 1, 100000, &opt->batch); break;
-            case 'w': bad = s_long ("window", optarg, 1, 10000000, &opt->window); break;
-            case 't': bad = s_long ("timeout", optarg, 1, 86400, &opt->timeout_s); break;
-            case 'r': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
-            case 'x': opt->between = optarg; break;
-            case 'B': opt->burst = true; break;
-            case 'h': fputs (s_usage, stdout); return -1;
-            default: fputs (s_usage, stderr); return 2;
-        }
-        if (bad)
-            return 2;
-    }
-    if (optind < argc) {
-        fprintf (stderr, "crm-benchtimer: unexpected argument '%s'\n%s", argv[optind], s_usage);
-        return 2;
-    }
-    return 0;
-}
-
-//  The bench is not a service: it applies the bus's own tables (embedded in
-//  libcrm as bus_migrations) with the code and bookkeeping services use.
-static int
-s_migrate (bench_t *self)
-{
-    if (db_migrate (self->db, "bench", bus_migrations, bus_migrations_count) != DB_OK) {
-        fprintf (stderr, "crm-benchtimer: migration failed: %s\n", db_error (self->db));
-        return -1;
-    }
-    return 0;
+    return benchutil_parse ("crm-benchtimer", s_usage, options, argc, argv);
 }
 
 //  --------------------------------------------------------------------------
@@ -226,15 +143,11 @@ s_migrate (bench_t *self)
 static int
 s_status (bench_t *self, int timeout_ms)
 {
-    Crm__V1__StatusRequest req = CRM__V1__STATUS_REQUEST__INIT;
-    Crm__V1__Reply *reply = NULL;
-    if (client_call (self->timer_cmd, "Status", &req.base, timeout_ms, &reply))
+    Crm__V1__StatusReply *st = NULL;
+    if (source_status (self->timer_cmd, timeout_ms, &st))
         return -1;
     int rc = -1;
-    Crm__V1__StatusReply *st = NULL;
-    if (!reply->error && strcmp (reply->type, "StatusReply") == 0)
-        st = crm__v1__status_reply__unpack (NULL, reply->payload.len, reply->payload.data);
-    if (st && strcmp (st->service, "timer") == 0) {
+    if (strcmp (st->service, "timer") == 0) {
         self->timer_pid = st->pid;
         for (size_t i = 0; i < st->n_sources; i++)
             if (strcmp (st->sources[i]->source, "bench") == 0)
@@ -245,26 +158,7 @@ s_status (bench_t *self, int timeout_ms)
         rc = 0;
     }
     crm__v1__status_reply__free_unpacked (st, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
     return rc;
-}
-
-//  A line of /proc/<pid>/status, e.g. "VmHWM", in kB; -1 if unreadable.
-static long
-s_proc_kb (int pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf (path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t len = strlen (field);
-    while (fgets (line, sizeof line, f))
-        if (strncmp (line, field, len) == 0 && line[len] == ':')
-            kb = strtol (line + len + 1, NULL, 10);
-    fclose (f);
-    return kb;
 }
 
 //  Resets the process's peak RSS (VmHWM) to its current RSS.
@@ -288,7 +182,7 @@ s_reset_hwm (int pid)
 static int
 s_write_batch (bench_t *self, char kind, long first, long n, int64_t due0, int64_t step_num, int64_t step_den)
 {
-    if (db_begin (self->db) != DB_OK)
+    if (source_begin (&self->src))
         return -1;
     uint8_t buf[512];
     uint8_t payload[16];
@@ -307,65 +201,23 @@ s_write_batch (bench_t *self, char kind, long first, long n, int64_t due0, int64
         if (kind == 'm')
             self->due_ms[i] = req.due_ms;
         size_t len = crm__v1__timer_requested__pack (&req, buf);
-        if (outbox_add (self->outbox, "TimerRequested", correlation, "", buf, len)) {
-            db_rollback (self->db);
-            outbox_discard (self->outbox);
+        if (source_add (&self->src, "TimerRequested", correlation, buf, len))
             return -1;
-        }
     }
-    if (outbox_write (self->outbox, self->db) != DB_OK || db_commit (self->db) != DB_OK) {
-        fprintf (stderr, "crm-benchtimer: write failed: %s\n", db_error (self->db));
-        db_rollback (self->db);
-        outbox_discard (self->outbox);
-        return -1;
-    }
-    outbox_publish (self->outbox, self->pub);
-    return 0;
+    return source_commit (&self->src);
 }
 
 //  --------------------------------------------------------------------------
 //  Sockets
 
+//  One envelope from the timer (live or replayed), already accepted.
 static void
-s_serve_replay (bench_t *self)
+s_fired_event (void *arg, const Crm__V1__Envelope *env, bool replayed)
 {
-    zmsg_t *msg = zmsg_recv (self->replay);
-    if (!msg)
-        return;
-    zframe_t *request = zmsg_last (msg);
-    if (request && zmsg_size (msg) > 1) {
-        zmsg_remove (msg, request);
-        zframe_t *reply =
-            outbox_replay (self->outbox, self->db, zframe_data (request), zframe_size (request));
-        self->replay_requests_served++;
-        zframe_destroy (&request);
-        if (reply) {
-            zmsg_append (msg, &reply);
-            zmsg_send (&msg, self->replay);
-        }
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_xpub (bench_t *self)
-{
-    zframe_t *frame = zframe_recv (self->pub);
-    if (frame && zframe_size (frame) > 0 && zframe_data (frame)[0] == 1)
-        self->subscribed = true;
-    zframe_destroy (&frame);
-}
-
-//  One envelope from the timer (live or replayed).
-static void
-s_fired_event (bench_t *self, Crm__V1__Envelope *env, bool replayed)
-{
-    if (consumer_offer (&self->timer, env->sequence) != CONSUMER_ACCEPT)
-        return;
-    consumer_commit (&self->timer, env->sequence);
+    bench_t *self = arg;
     if (strcmp (env->type, "TimerFired") != 0)
         return;
-    double now = s_real_ms ();
+    double now = benchutil_real_ms ();
     Crm__V1__TimerFired *fired = crm__v1__timer_fired__unpack (NULL, env->payload.len, env->payload.data);
     if (!fired)
         return;
@@ -388,96 +240,30 @@ s_fired_event (bench_t *self, Crm__V1__Envelope *env, bool replayed)
     crm__v1__timer_fired__free_unpacked (fired, NULL);
 }
 
-static void
-s_read_sub (bench_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->sub);
-    if (!msg)
-        return;
-    zframe_t *topic = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (zmsg_size (msg) == 2 && zframe_streq (topic, "timer.Heartbeat")) {
-        Crm__V1__Heartbeat *hb = crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (hb) {
-            if (!self->heard) {  // our position: the timer's head now
-                consumer_init (&self->timer, "timer", hb->latest_sequence);
-                self->timer.probe = false;
-                self->heard = true;
-            }
-            consumer_announce (&self->timer, hb->latest_sequence);
-        }
-        crm__v1__heartbeat__free_unpacked (hb, NULL);
-    }
-    else if (zmsg_size (msg) == 2 && self->heard) {
-        Crm__V1__Envelope *env = crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (env)
-            s_fired_event (self, env, false);
-        crm__v1__envelope__free_unpacked (env, NULL);
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_dealer (bench_t *self)
-{
-    zframe_t *frame = zframe_recv (self->dealer);
-    if (!frame)
-        return;
-    Crm__V1__ReplayReply *reply =
-        crm__v1__replay_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
-    zframe_destroy (&frame);
-    if (reply && !*reply->error) {
-        consumer_announce (&self->timer, reply->latest_sequence);
-        if (reply->first_sequence)
-            consumer_skip_to (&self->timer, reply->first_sequence);
-        for (size_t i = 0; i < reply->n_events; i++) {
-            Crm__V1__Envelope *env =
-                crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
-            if (env)
-                s_fired_event (self, env, true);
-            crm__v1__envelope__free_unpacked (env, NULL);
-        }
-        consumer_replay_done (&self->timer);
-    }
-    crm__v1__replay_reply__free_unpacked (reply, NULL);
-}
-
 //  Heartbeat, replay requests to the timer, then up to timeout_ms waiting
 //  for any socket and reading everything queued.
 static void
 s_poll (bench_t *self, long timeout_ms)
 {
-    int64_t now = clock_mono_ms ();
-    if (now >= self->next_heartbeat) {
-        outbox_heartbeat (self->outbox, self->pub);
-        self->next_heartbeat = now + self->cfg.heartbeat_ms;
-    }
-    if (self->heard && consumer_wants_replay (&self->timer, now, self->cfg.replay_timeout_ms)) {
-        Crm__V1__ReplayRequest req = CRM__V1__REPLAY_REQUEST__INIT;
-        req.from_sequence = self->timer.accepted + 1;
-        req.max_count = 1000;
-        uint8_t buf[32];
-        size_t len = crm__v1__replay_request__pack (&req, buf);
-        zmq_send (zsock_resolve (self->dealer), buf, len, ZMQ_DONTWAIT);
-        consumer_replay_sent (&self->timer, now);
-        self->timer_replays++;
-    }
+    source_heartbeat (&self->src);
+    source_peer_ask_replay (&self->timer, clock_mono_ms (), self->src.cfg.replay_timeout_ms);
+    zsock_t *dealer = self->timer.dealer;
     zmq_pollitem_t items[] = {
         {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->replay), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->pub), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (dealer), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (self->src.replay), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (self->src.pub), 0, ZMQ_POLLIN, 0},
     };
     if (zmq_poll (items, 4, timeout_ms) <= 0)
         return;
     while (zsock_events (self->sub) & ZMQ_POLLIN)
-        s_read_sub (self);
-    while (zsock_events (self->dealer) & ZMQ_POLLIN)
-        s_read_dealer (self);
-    while (zsock_events (self->replay) & ZMQ_POLLIN)
-        s_serve_replay (self);
-    while (zsock_events (self->pub) & ZMQ_POLLIN)
-        s_read_xpub (self);
+        source_read_sub (self->sub, &self->timer, 1, s_fired_event, self);
+    while (zsock_events (dealer) & ZMQ_POLLIN)
+        source_peer_read_replay (&self->timer, "crm-benchtimer", s_fired_event, self);
+    while (zsock_events (self->src.replay) & ZMQ_POLLIN)
+        crm__v1__replay_request__free_unpacked (source_serve_replay (&self->src), NULL);
+    while (zsock_events (self->src.pub) & ZMQ_POLLIN)
+        source_read_xpub (&self->src);
 }
 
 //  Polls Status (every 10 ms, reading the sockets meanwhile) until the timer
@@ -497,62 +283,21 @@ s_wait_applied (bench_t *self, uint64_t seq, long timeout_ms)
 //  --------------------------------------------------------------------------
 //  Setup
 
-static zsock_t *
-s_bind (bench_t *self, int type, int kind)
-{
-    char endpoint[128];
-    config_bind_endpoint (&self->cfg, kind, endpoint, sizeof endpoint);
-    zsock_t *sock = zsock_new (type);
-    if (!sock)
-        return NULL;
-    zsock_set_linger (sock, 0);
-    if (type == ZMQ_XPUB)
-        zsock_set_sndhwm (sock, 100000);  // as a service's PUB
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
-        fprintf (stderr, "crm-benchtimer: cannot bind %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
-    return sock;
-}
-
 static int
 s_setup (bench_t *self)
 {
-    char err[256];
-    if (config_load (&self->cfg, "bench", err, sizeof err)) {
-        fprintf (stderr, "crm-benchtimer: %s\n", err);
+    if (source_open (&self->src, "crm-benchtimer"))
         return -1;
-    }
-    self->db = db_new (self->cfg.db_user, self->cfg.db_password, "bench");
-    self->outbox = outbox_new ("bench");
-    if (!self->db || !self->outbox || db_connect (self->db, 10000) != DB_OK) {
-        fprintf (stderr, "crm-benchtimer: cannot connect to the database: %s\n",
-                 self->db ? db_error (self->db) : "out of memory");
-        return -1;
-    }
-    if (s_migrate (self) || outbox_load (self->outbox, self->db) != DB_OK)
-        return -1;
-    self->pub = s_bind (self, ZMQ_XPUB, CONFIG_PUB);
-    self->replay = s_bind (self, ZMQ_ROUTER, CONFIG_REPLAY);
-    self->sub = zsock_new (ZMQ_SUB);
-    self->dealer = zsock_new (ZMQ_DEALER);
-    char cmd[128], pub[128], replay[128];
+    self->sub = source_sub_new ();
+    char cmd[128];
     config_peer_endpoint ("timer", CONFIG_CMD, cmd, sizeof cmd);
-    config_peer_endpoint ("timer", CONFIG_PUB, pub, sizeof pub);
-    config_peer_endpoint ("timer", CONFIG_REPLAY, replay, sizeof replay);
     self->timer_cmd = client_new (cmd);
-    if (!self->pub || !self->replay || !self->sub || !self->dealer || !self->timer_cmd)
+    if (!self->sub || !self->timer_cmd)
         return -1;
-    zsock_set_rcvhwm (self->sub, 0);  // never drop what we measure
     zsock_set_subscribe (self->sub, "timer.TimerFired");
     zsock_set_subscribe (self->sub, "timer.Heartbeat");
-    zsock_set_linger (self->dealer, 0);
-    zsock_set_immediate (self->dealer, 1);
-    if (zsock_connect (self->sub, "%s", pub) < 0 || zsock_connect (self->dealer, "%s", replay) < 0) {
-        fprintf (stderr, "crm-benchtimer: cannot connect to the timer at %s\n", pub);
+    if (source_peer_connect (&self->timer, "timer", self->sub, "crm-benchtimer"))
         return -1;
-    }
-    consumer_init (&self->timer, "timer", 0);
     size_t n = (size_t) self->opt.count;
     self->due_ms = calloc (n, sizeof *self->due_ms);
     self->seen = calloc (n, 1);
@@ -568,13 +313,10 @@ s_setup (bench_t *self)
 static void
 s_teardown (bench_t *self)
 {
-    zsock_destroy (&self->pub);
-    zsock_destroy (&self->replay);
     zsock_destroy (&self->sub);
-    zsock_destroy (&self->dealer);
+    source_peer_close (&self->timer);
     client_destroy (&self->timer_cmd);
-    outbox_destroy (&self->outbox);
-    db_destroy (&self->db);
+    source_close (&self->src);
     free (self->due_ms);
     free (self->seen);
     free (self->late_fired);
@@ -626,19 +368,19 @@ main (int argc, char **argv)
     //  Ready when the timer has subscribed to us, we hear its heartbeat and
     //  it answers Status.
     int64_t ready_deadline = clock_mono_ms () + self.opt.ready_s * 1000;
-    while (!zsys_interrupted && !(self.subscribed && self.heard && self.timer_pid)
+    while (!zsys_interrupted && !(self.src.subscribed && self.timer.heard && self.timer_pid)
            && clock_mono_ms () < ready_deadline) {
         s_poll (&self, 50);
-        if (self.subscribed && self.heard && !self.timer_pid)
+        if (self.src.subscribed && self.timer.heard && !self.timer_pid)
             s_status (&self, 1000);
     }
-    if (!(self.subscribed && self.heard && self.timer_pid)) {
+    if (!(self.src.subscribed && self.timer.heard && self.timer_pid)) {
         fprintf (stderr,
                  "crm-benchtimer: the timer did not %s within %ld s (is crm-timer running with"
                  " CRM_TIMER_SOURCES=bench, and CRM_TIMER_PORT and CRM_BENCH_PORT set alike?)\n",
-                 !self.subscribed ? "subscribe"
-                 : !self.heard    ? "send a heartbeat"
-                                  : "answer Status",
+                 !self.src.subscribed ? "subscribe"
+                 : !self.timer.heard  ? "send a heartbeat"
+                                      : "answer Status",
                  self.opt.ready_s);
         s_teardown (&self);
         return 2;
@@ -648,9 +390,9 @@ main (int argc, char **argv)
     //  earlier runs: a probe answered in the middle of the preload would
     //  announce a head far ahead of the live stream and send the timer
     //  replaying what its SUB socket also brings.
-    while (!zsys_interrupted && self.replay_requests_served == 0 && clock_mono_ms () < ready_deadline + 10000)
+    while (!zsys_interrupted && self.src.replay_requests == 0 && clock_mono_ms () < ready_deadline + 10000)
         s_poll (&self, 20);
-    if (s_wait_applied (&self, outbox_last_sequence (self.outbox), 600000)) {
+    if (s_wait_applied (&self, outbox_last_sequence (self.src.outbox), 600000)) {
         fprintf (stderr, "crm-benchtimer: the timer did not catch up with bench's outbox\n");
         s_teardown (&self);
         return 2;
@@ -659,9 +401,9 @@ main (int argc, char **argv)
              self.pending);
 
     //  ---- 1. Preload
-    uint64_t base = outbox_last_sequence (self.outbox);
+    uint64_t base = outbox_last_sequence (self.src.outbox);
     int64_t far = clock_now_ms () + 30 * DAY_MS;
-    int64_t t0 = s_mono_us ();
+    int64_t t0 = clock_mono_us ();
     long written = 0;
     int64_t next_report = clock_mono_ms () + 10000;
     while (!zsys_interrupted && written < self.opt.preload) {
@@ -684,7 +426,7 @@ main (int argc, char **argv)
         s_poll (&self, 0);
         if (clock_mono_ms () >= next_report) {
             fprintf (stderr, "crm-benchtimer: preload %ld written, %" PRIu64 " applied, %.1f s\n", written,
-                     self.applied - base, (double) (s_mono_us () - t0) / 1e6);
+                     self.applied - base, (double) (clock_mono_us () - t0) / 1e6);
             next_report = clock_mono_ms () + 10000;
         }
     }
@@ -694,11 +436,11 @@ main (int argc, char **argv)
         s_teardown (&self);
         return 2;
     }
-    double preload_s = (double) (s_mono_us () - t0) / 1e6;
+    double preload_s = (double) (clock_mono_us () - t0) / 1e6;
     double schedule_per_s = preload_s > 0 ? (double) self.opt.preload / preload_s : 0;
     s_status (&self, 5000);
-    long hwm_preload = s_proc_kb (self.timer_pid, "VmHWM");
-    long rss_preload = s_proc_kb (self.timer_pid, "VmRSS");
+    long hwm_preload = procstat_kb (self.timer_pid, "VmHWM");
+    long rss_preload = procstat_kb (self.timer_pid, "VmRSS");
     fprintf (stderr,
              "crm-benchtimer: preload of %ld in %.1f s (%.0f/s); timers_pending %.0f;"
              " timer VmHWM %.1f MiB, VmRSS %.1f MiB\n",
@@ -711,7 +453,7 @@ main (int argc, char **argv)
     //  the preload's WAL does not fall into the measurement. We keep
     //  serving our sockets meanwhile (the command runs in a child).
     if (self.opt.between) {
-        int64_t b0 = s_mono_us ();
+        int64_t b0 = clock_mono_us ();
         fprintf (stderr, "crm-benchtimer: between the phases: %s\n", self.opt.between);
         fflush (stderr);
         pid_t child = fork ();
@@ -728,17 +470,17 @@ main (int argc, char **argv)
             return 2;
         }
         fprintf (stderr, "crm-benchtimer: between the phases: done in %.1f s\n",
-                 (double) (s_mono_us () - b0) / 1e6);
+                 (double) (clock_mono_us () - b0) / 1e6);
     }
     //  Let the timer settle (the queue of the preload is gone; checkpoints
     //  and autovacuum are its life too).
     for (int64_t until = clock_mono_ms () + 1000; clock_mono_ms () < until;)
         s_poll (&self, 20);
     int64_t first_due = clock_now_ms () + self.opt.lead_ms;
-    int64_t t1 = s_mono_us ();
+    int64_t t1 = clock_mono_us ();
     long requested = 0, transactions = 0;
     double write_s = -1, apply_s = -1;
-    uint64_t measured_last = outbox_last_sequence (self.outbox) + (uint64_t) self.opt.count;
+    uint64_t measured_last = outbox_last_sequence (self.src.outbox) + (uint64_t) self.opt.count;
     int64_t last_due = first_due + self.opt.spread_ms;
     int64_t give_up = last_due + self.opt.timeout_s * 1000;
     int64_t next_status = 0;
@@ -760,10 +502,10 @@ main (int argc, char **argv)
             transactions++;
         }
         if (requested == self.opt.count && write_s < 0)
-            write_s = (double) (s_mono_us () - t1) / 1e6;
+            write_s = (double) (clock_mono_us () - t1) / 1e6;
         if (apply_s < 0 && clock_mono_ms () >= next_status) {
             if (s_status (&self, 5000) == 0 && self.applied >= measured_last)
-                apply_s = (double) (s_mono_us () - t1) / 1e6;
+                apply_s = (double) (clock_mono_us () - t1) / 1e6;
             next_status = clock_mono_ms () + 100;
         }
         //  Until the next request is due (1 ms: poll's grain), at most 20 ms.
@@ -780,8 +522,8 @@ main (int argc, char **argv)
     for (int64_t until = clock_mono_ms () + 1000; clock_mono_ms () < until;)
         s_poll (&self, 20);
     s_status (&self, 5000);
-    long hwm_measure = s_proc_kb (self.timer_pid, "VmHWM");
-    long rss_end = s_proc_kb (self.timer_pid, "VmRSS");
+    long hwm_measure = procstat_kb (self.timer_pid, "VmHWM");
+    long rss_end = procstat_kb (self.timer_pid, "VmRSS");
     long hwm = hwm_preload > hwm_measure ? hwm_preload : hwm_measure;
 
     //  ---- Figures
@@ -817,7 +559,7 @@ main (int argc, char **argv)
             self.duplicates, self.foreign, self.replayed, write_s, apply_s, F (0.50), F (0.90), F (0.99),
             n ? (double) self.late_fired[n - 1] : 0.0, mean, R (0.50), R (0.90), R (0.99),
             n ? self.late_recv[n - 1] : 0.0, hwm_preload / 1024.0, hwm_reset ? "" : "(not reset)",
-            hwm_measure / 1024.0, rss_end / 1024.0, self.replay_requests_served, self.timer_replays);
+            hwm_measure / 1024.0, rss_end / 1024.0, self.src.replay_requests, self.timer.replays);
     printf ("timer_p50_ms=%.0f timer_p99_ms=%.0f timer_max_ms=%.0f schedule_per_s=%.0f timer_rss_mib=%.1f\n",
             F (0.50), F (0.99), n ? (double) self.late_fired[n - 1] : 0.0, schedule_per_s, hwm / 1024.0);
 #undef F

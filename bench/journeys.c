@@ -37,13 +37,14 @@
     --leads-only: the journey ends when the lead is converted (for a system
     whose deals service does not yet run the pipeline).
 */
+#include "benchutil.h"
 #include "journeys_bus.h"
 #include "journeys_flow.h"
 #include "journeys_stats.h"
 #include "clock.h"
+#include "procstat.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,19 +78,6 @@ static const char s_usage[] =
 //  ---------------------------------------------------------------- the run
 
 static int
-s_long (const char *name, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long n = strtol (text, &end, 10);
-    if (!*text || *end || n < min || n > max) {
-        fprintf (stderr, "crm-benchjourneys: --%s must be an integer from %ld to %ld\n", name, min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static int
 s_parse_options (options_t *opt, int argc, char **argv)
 {
     *opt = (options_t){.journeys = 1000,
@@ -99,63 +87,22 @@ s_parse_options (options_t *opt, int argc, char **argv)
                        .stall_s = 120,
                        .command_timeout_s = 120,
                        .ready_s = 30};
-    static const struct option options[] = {
-        {"journeys", required_argument, NULL, 'n'},
-        {"connections", required_argument, NULL, 'C'},
-        {"window", required_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 't'},
-        {"stall", required_argument, NULL, 's'},
-        {"command-timeout", required_argument, NULL, 'c'},
-        {"ready-timeout", required_argument, NULL, 'r'},
-        {"leads-only", no_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const benchutil_option_t options[] = {
+        {"journeys", &opt->journeys, 1, 1000000},
+        {"connections", &opt->connections, 1, JBUS_MAX_CONNECTIONS},
+        {"window", &opt->window, 1, 100000},
+        {"timeout", &opt->timeout_s, 1, 86400},
+        {"stall", &opt->stall_s, 1, 86400},
+        {"command-timeout", &opt->command_timeout_s, 1, 86400},
+        {"ready-timeout", &opt->ready_s, 1, 3600},
+        {"leads-only", .flag = &opt->leads_only},
+        {NULL},
     };
-    int c;
-    while ((c = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-            case 'n': bad = s_long ("journeys", optarg, 1, 1000000, &opt->journeys); break;
-            case 'C': bad = s_long ("connections", optarg, 1, JBUS_MAX_CONNECTIONS, &opt->connections); break;
-            case 'w': bad = s_long ("window", optarg, 1, 100000, &opt->window); break;
-            case 't': bad = s_long ("timeout", optarg, 1, 86400, &opt->timeout_s); break;
-            case 's': bad = s_long ("stall", optarg, 1, 86400, &opt->stall_s); break;
-            case 'c': bad = s_long ("command-timeout", optarg, 1, 86400, &opt->command_timeout_s); break;
-            case 'r': bad = s_long ("ready-timeout", optarg, 1, 3600, &opt->ready_s); break;
-            case 'L': opt->leads_only = true; break;
-            case 'h': fputs (s_usage, stdout); return -1;
-            default: fputs (s_usage, stderr); return 2;
-        }
-        if (bad)
-            return 2;
-    }
-    if (optind < argc) {
-        fprintf (stderr, "crm-benchjourneys: unexpected argument '%s'\n%s", argv[optind], s_usage);
-        return 2;
-    }
-    return 0;
+    return benchutil_parse ("crm-benchjourneys", s_usage, options, argc, argv);
 }
 
 static const char *const s_services[] = {"leads", "deals", "tasks", "notifier", "timer"};
 #define N_SERVICES (sizeof s_services / sizeof *s_services)
-
-//  A line of /proc/<pid>/status, e.g. "VmHWM", in kB; -1 if unreadable.
-static long
-s_proc_kb (int pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf (path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t len = strlen (field);
-    while (fgets (line, sizeof line, f))
-        if (strncmp (line, field, len) == 0 && line[len] == ':')
-            kb = strtol (line + len + 1, NULL, 10);
-    fclose (f);
-    return kb;
-}
 
 static void
 s_progress (bench_t *self, int64_t t0_mono, FILE *out)
@@ -218,7 +165,7 @@ s_services_report (bench_t *self)
             printf ("  %-9s did not answer Status\n", s_services[i]);
             continue;
         }
-        long hwm = s_proc_kb (st->pid, "VmHWM"), rss = s_proc_kb (st->pid, "VmRSS");
+        long hwm = procstat_kb (st->pid, "VmHWM"), rss = procstat_kb (st->pid, "VmRSS");
         double mib = hwm / 1024.0;
         max_mib = mib > max_mib ? mib : max_mib;
         printf ("  %-9s pid %-7d peak %7.1f MiB (now %7.1f)  last_sequence %-8" PRIu64

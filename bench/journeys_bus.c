@@ -1,9 +1,8 @@
 /*  journeys_bus: see journeys_bus.h. */
 #include "journeys_bus.h"
-#include "client.h"
+#include "benchutil.h"
 #include "clock.h"
-#include "config.h"
-#include "consumer.h"
+#include "source.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -41,15 +40,9 @@ typedef struct {
     int conn;
 } slot_t;
 
-typedef struct {
-    consumer_t consumer;
-    zsock_t *dealer;  // replay endpoint
-    bool heard;
-} source_t;
-
 struct jbus_t {
     zsock_t *sub;
-    source_t sources[JBUS_MAX_SOURCES];
+    source_peer_t sources[JBUS_MAX_SOURCES];
     size_t n_sources;
     service_t services[JBUS_MAX_SOURCES];
     size_t n_services;
@@ -62,16 +55,8 @@ struct jbus_t {
     jbus_event_fn *on_event;
     jbus_reply_fn *on_reply;
     void *arg;
-    uint64_t events, replays;
+    uint64_t events;
 };
-
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static zsock_t *
 s_connect (int type, const char *service, int kind)
@@ -114,23 +99,13 @@ jbus_new (const char *const *sources, size_t n_sources, const char *const *servi
                      .on_reply = on_reply,
                      .arg = arg};
     config_int ("CRM_REPLAY_TIMEOUT_MS", 2000, 50, 600000, &self->replay_timeout_ms);
-    self->sub = zsock_new (ZMQ_SUB);
+    self->sub = source_sub_new ();
     if (!self->sub)
         goto fail;
-    zsock_set_rcvhwm (self->sub, 0);  // never drop what we measure
     zsock_set_subscribe (self->sub, "");
-    for (size_t i = 0; i < n_sources; i++, self->n_sources++) {
-        source_t *s = &self->sources[i];
-        char pub[128];
-        consumer_init (&s->consumer, sources[i], 0);
-        if (config_peer_endpoint (sources[i], CONFIG_PUB, pub, sizeof pub)
-            || zsock_connect (self->sub, "%s", pub) < 0
-            || !(s->dealer = s_connect (ZMQ_DEALER, sources[i], CONFIG_REPLAY))) {
-            fprintf (stderr, "crm-benchjourneys: cannot subscribe to %s\n", sources[i]);
+    for (size_t i = 0; i < n_sources; i++, self->n_sources++)
+        if (source_peer_connect (&self->sources[i], sources[i], self->sub, "crm-benchjourneys"))
             goto fail;
-        }
-        zsock_set_immediate (s->dealer, 1);
-    }
     for (size_t i = 0; i < n_services; i++, self->n_services++) {
         service_t *s = &self->services[i];
         char cmd[128];
@@ -164,8 +139,8 @@ jbus_destroy (jbus_t **self_p)
         return;
     jbus_t *self = *self_p;
     zsock_destroy (&self->sub);
-    for (size_t i = 0; i < self->n_sources; i++)
-        zsock_destroy (&self->sources[i].dealer);
+    for (size_t i = 0; i < JBUS_MAX_SOURCES; i++)  // a failed connect's DEALER too
+        source_peer_close (&self->sources[i]);
     for (size_t i = 0; i < self->n_services; i++) {
         service_t *s = &self->services[i];
         for (int k = 0; k < JBUS_MAX_CONNECTIONS; k++)
@@ -186,111 +161,14 @@ jbus_destroy (jbus_t **self_p)
 
 //  ---------------------------------------------------------------- events
 
-static source_t *
-s_source (jbus_t *self, const char *name)
-{
-    for (size_t i = 0; i < self->n_sources; i++)
-        if (strcmp (self->sources[i].consumer.source, name) == 0)
-            return &self->sources[i];
-    return NULL;
-}
-
+//  One event of a source, accepted in its consumer.
 static void
-s_offer (jbus_t *self, source_t *s, const Crm__V1__Envelope *env)
+s_event (void *arg, const Crm__V1__Envelope *env, bool replayed)
 {
-    if (!s->heard || consumer_offer (&s->consumer, env->sequence) != CONSUMER_ACCEPT)
-        return;
-    consumer_commit (&s->consumer, env->sequence);
+    (void) replayed;
+    jbus_t *self = arg;
     self->events++;
     self->on_event (self->arg, env);
-}
-
-static void
-s_read_sub (jbus_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->sub);
-    if (!msg)
-        return;
-    zframe_t *topic = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (zmsg_size (msg) != 2) {
-        zmsg_destroy (&msg);
-        return;
-    }
-    char name[64];
-    size_t tlen = zframe_size (topic) < sizeof name - 1 ? zframe_size (topic) : sizeof name - 1;
-    memcpy (name, zframe_data (topic), tlen);
-    name[tlen] = 0;
-    char *dot = strchr (name, '.');
-    source_t *s = NULL;
-    if (dot) {
-        *dot = 0;
-        s = s_source (self, name);
-    }
-    if (s && strcmp (dot + 1, "Heartbeat") == 0) {
-        Crm__V1__Heartbeat *hb = crm__v1__heartbeat__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (hb) {
-            if (!s->heard) {  // our start: the source's head now
-                consumer_init (&s->consumer, s->consumer.source, hb->latest_sequence);
-                s->consumer.probe = false;
-                s->heard = true;
-            }
-            consumer_announce (&s->consumer, hb->latest_sequence);
-        }
-        crm__v1__heartbeat__free_unpacked (hb, NULL);
-    }
-    else if (s) {
-        Crm__V1__Envelope *env = crm__v1__envelope__unpack (NULL, zframe_size (body), zframe_data (body));
-        if (env)
-            s_offer (self, s, env);
-        crm__v1__envelope__free_unpacked (env, NULL);
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
-s_read_replay (jbus_t *self, source_t *s)
-{
-    zframe_t *frame = zframe_recv (s->dealer);
-    if (!frame)
-        return;
-    Crm__V1__ReplayReply *reply =
-        crm__v1__replay_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
-    zframe_destroy (&frame);
-    if (reply && !*reply->error && s->heard) {
-        consumer_announce (&s->consumer, reply->latest_sequence);
-        if (reply->first_sequence && consumer_skip_to (&s->consumer, reply->first_sequence))
-            fprintf (stderr, "crm-benchjourneys: events of %s were pruned before we read them\n",
-                     s->consumer.source);
-        for (size_t i = 0; i < reply->n_events; i++) {
-            Crm__V1__Envelope *env =
-                crm__v1__envelope__unpack (NULL, reply->events[i].len, reply->events[i].data);
-            if (env)
-                s_offer (self, s, env);
-            crm__v1__envelope__free_unpacked (env, NULL);
-        }
-    }
-    consumer_replay_done (&s->consumer);
-    crm__v1__replay_reply__free_unpacked (reply, NULL);
-}
-
-static void
-s_ask_replays (jbus_t *self)
-{
-    int64_t now = clock_mono_ms ();
-    for (size_t i = 0; i < self->n_sources; i++) {
-        source_t *s = &self->sources[i];
-        if (!s->heard || !consumer_wants_replay (&s->consumer, now, self->replay_timeout_ms))
-            continue;
-        Crm__V1__ReplayRequest req = CRM__V1__REPLAY_REQUEST__INIT;
-        req.from_sequence = s->consumer.accepted + 1;
-        req.max_count = 1000;
-        uint8_t buf[32];
-        size_t len = crm__v1__replay_request__pack (&req, buf);
-        zmq_send (zsock_resolve (s->dealer), buf, len, ZMQ_DONTWAIT);
-        consumer_replay_sent (&s->consumer, now);
-        self->replays++;
-    }
 }
 
 int
@@ -363,7 +241,7 @@ s_flush_queues (jbus_t *self)
             slot_t *sl = &self->slots[slot];
             char id[40];
             *sl = (slot_t){.tag = q->tag,
-                           .sent_us = s_mono_us (),
+                           .sent_us = clock_mono_us (),
                            .serial = ++self->serial,
                            .service = (int) i,
                            .conn = conn};
@@ -424,7 +302,7 @@ s_read_reply (jbus_t *self, service_t *s, zsock_t *dealer)
         && slot < self->n_slots && self->slots[slot].service >= 0 && self->slots[slot].serial == serial) {
         slot_t sl = self->slots[slot];
         s_release (self, slot);
-        self->on_reply (self->arg, sl.tag, reply, s_mono_us () - sl.sent_us);
+        self->on_reply (self->arg, sl.tag, reply, clock_mono_us () - sl.sent_us);
     }
     else if (reply && !*reply->command_id && reply->error)
         fprintf (stderr, "crm-benchjourneys: %s refused a command it could not read: %s\n", s->name,
@@ -440,12 +318,12 @@ s_expire (jbus_t *self)
     if (now_ms < self->next_scan_ms)
         return;
     self->next_scan_ms = now_ms + 500;
-    int64_t limit = s_mono_us () - (int64_t) self->timeout_ms * 1000;
+    int64_t limit = clock_mono_us () - (int64_t) self->timeout_ms * 1000;
     for (int i = 0; i < self->n_slots; i++)
         if (self->slots[i].service >= 0 && self->slots[i].sent_us < limit) {
             slot_t sl = self->slots[i];
             s_release (self, i);
-            self->on_reply (self->arg, sl.tag, NULL, s_mono_us () - sl.sent_us);
+            self->on_reply (self->arg, sl.tag, NULL, clock_mono_us () - sl.sent_us);
         }
 }
 
@@ -453,7 +331,9 @@ void
 jbus_poll (jbus_t *self, int timeout_ms)
 {
     s_flush_queues (self);
-    s_ask_replays (self);
+    int64_t now_ms = clock_mono_ms ();
+    for (size_t i = 0; i < self->n_sources; i++)
+        source_peer_ask_replay (&self->sources[i], now_ms, self->replay_timeout_ms);
     s_expire (self);
     zmq_pollitem_t items[1 + JBUS_MAX_SOURCES + JBUS_MAX_SOURCES * JBUS_MAX_CONNECTIONS];
     size_t n = 0;
@@ -474,9 +354,9 @@ jbus_poll (jbus_t *self, int timeout_ms)
         }
     for (size_t i = 0; i < self->n_sources; i++)
         for (int k = 0; k < READ_BURST && (zsock_events (self->sources[i].dealer) & ZMQ_POLLIN); k++)
-            s_read_replay (self, &self->sources[i]);
+            source_peer_read_replay (&self->sources[i], "crm-benchjourneys", s_event, self);
     for (int k = 0; k < READ_BURST && (zsock_events (self->sub) & ZMQ_POLLIN); k++)
-        s_read_sub (self);
+        source_read_sub (self->sub, self->sources, self->n_sources, s_event, self);
     s_flush_queues (self);
 }
 
@@ -498,7 +378,10 @@ jbus_events (const jbus_t *self)
 uint64_t
 jbus_replays (const jbus_t *self)
 {
-    return self->replays;
+    uint64_t n = 0;
+    for (size_t i = 0; i < self->n_sources; i++)
+        n += (uint64_t) self->sources[i].replays;
+    return n;
 }
 
 int
@@ -511,12 +394,5 @@ jbus_status (jbus_t *self, const char *service, int timeout_ms, Crm__V1__StatusR
             s = &self->services[i];
     if (!s)
         return -1;
-    Crm__V1__StatusRequest req = CRM__V1__STATUS_REQUEST__INIT;
-    Crm__V1__Reply *reply = NULL;
-    if (client_call (s->status, "Status", &req.base, timeout_ms, &reply))
-        return -1;
-    if (!reply->error && strcmp (reply->type, "StatusReply") == 0)
-        *reply_p = crm__v1__status_reply__unpack (NULL, reply->payload.len, reply->payload.data);
-    crm__v1__reply__free_unpacked (reply, NULL);
-    return *reply_p ? 0 : -1;
+    return source_status (s->status, timeout_ms, reply_p);
 }

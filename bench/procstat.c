@@ -37,3 +37,20 @@ procstat_backend_pid (db_t *db)
     PQclear (res);
     return pid;
 }
+
+long
+procstat_kb (int pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    size_t len = strlen (field);
+    while (fgets (line, sizeof line, f))
+        if (strncmp (line, field, len) == 0 && line[len] == ':')
+            kb = strtol (line + len + 1, NULL, 10);
+    fclose (f);
+    return kb;
+}

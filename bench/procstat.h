@@ -1,6 +1,7 @@
-/*  procstat: CPU time of a process (e.g. a Postgres backend) as the kernel
-    counts it, so that a bench can tell its own backend's work from the
-    rest of the cluster's.
+/*  procstat: CPU time and memory of a process (e.g. a Postgres backend, a
+    service) as the kernel counts them, so that a bench can tell its own
+    backend's work from the rest of the cluster's and report a service's
+    peak memory.
 */
 #ifndef CRM_BENCH_PROCSTAT_H
 #define CRM_BENCH_PROCSTAT_H
@@ -13,5 +14,9 @@ double procstat_cpu_ms (int pid);
 
 /*  The pid of db's backend (SELECT pg_backend_pid ()), or 0 on error. */
 int procstat_backend_pid (db_t *db);
+
+/*  A field of /proc/<pid>/status given in kB, e.g. "VmHWM" (peak RSS) or
+    "VmRSS"; -1 if the process is gone or the field unreadable. */
+long procstat_kb (int pid, const char *field);
 
 #endif

@@ -173,7 +173,7 @@ s_complete (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_repl
         if (rc == SERVICE_OK)
             s_task_reply (reply, complete->task_id, "completed", false);
     }
-    store_tasks_free (&found);
+    store_list_free (&found);
     crm__v1__complete_task__free_unpacked (complete, NULL);
     return rc;
 }
@@ -206,7 +206,7 @@ s_comment (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply
         log_info ("task commented", "task_id", log_u64 ((char[24]){0}, comment->task_id), "author",
                   cmd->sender, NULL);
     }
-    store_tasks_free (&found);
+    store_list_free (&found);
     crm__v1__comment_task__free_unpacked (comment, NULL);
     return rc;
 }
@@ -242,9 +242,9 @@ s_show (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply_t 
         detail.n_attachments = attachments->count;
         service_reply_set (reply, &detail.base);
     }
-    store_attachments_free (&attachments);
-    store_comments_free (&comments);
-    store_tasks_free (&found);
+    store_list_free (&attachments);
+    store_list_free (&comments);
+    store_list_free (&found);
     crm__v1__show_task__free_unpacked (show, NULL);
     return rc;
 }
@@ -278,8 +278,8 @@ s_get_attachment (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
     }
     else
         service_reply_set (reply, &attachment->attachments[0]->base);
-    store_attachments_free (&attachment);
-    store_tasks_free (&found);
+    store_list_free (&attachment);
+    store_list_free (&found);
     crm__v1__get_attachment__free_unpacked (get, NULL);
     return rc;
 }
@@ -305,7 +305,7 @@ s_list_tasks (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_re
         list.n_tasks = found->count;
         service_reply_set (reply, &list.base);
     }
-    store_tasks_free (&found);
+    store_list_free (&found);
     crm__v1__list_tasks__free_unpacked (query, NULL);
     return rc;
 }
@@ -330,7 +330,7 @@ s_list_activities (service_t *svc, const Crm__V1__Command *cmd, void *arg, servi
         list.n_activities = found->count;
         service_reply_set (reply, &list.base);
     }
-    store_activities_free (&found);
+    store_list_free (&found);
     crm__v1__list_activities__free_unpacked (query, NULL);
     return rc;
 }

@@ -116,55 +116,79 @@ s_split (const char *joined, size_t *n, void **block)
     " coalesce((extract(epoch FROM completed_at) * 1000)::bigint, 0), coalesce(completed_by, '')," \
     " request_key, rule"
 
+//  Fills message i of rows (at item, zeroed) from row i of the result and
+//  stores its pointer in rows->ptrs. 0, or -1 on out-of-memory.
+typedef int (s_fill_fn) (store_rows_t *rows, size_t i, void *item);
+
+//  Takes res and reads its rows into a new listing of item_size messages,
+//  each filled by fill; the caller points the listing's typed member at
+//  rows->ptrs. DB_OK with *list_p owned by the caller, or DB_PERMANENT
+//  (out of memory).
 static db_rc_t
-s_tasks (PGresult *res, store_tasks_t **tasks_p)
+s_list (PGresult *res, size_t item_size, s_fill_fn *fill, store_list_t **list_p)
 {
-    store_tasks_t *tasks = calloc (1, sizeof *tasks);
-    store_rows_t *rows = s_rows_new (res, sizeof (Crm__V1__Task));
-    if (!tasks || !rows) {
-        free (tasks);
+    store_list_t *list = calloc (1, sizeof *list);
+    store_rows_t *rows = s_rows_new (res, item_size);
+    if (!list || !rows) {
+        free (list);
         s_rows_free (&rows);
         return DB_PERMANENT;
     }
-    tasks->rows = rows;
-    tasks->count = rows->count;
-    tasks->tasks = rows->ptrs;
-    for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Task *t = tasks->tasks[i] = (Crm__V1__Task *) rows->items + i;
-        crm__v1__task__init (t);
-        t->id = strtoull (s_value (rows, i, 0), NULL, 10);
-        t->title = s_value (rows, i, 1);
-        t->description = s_value (rows, i, 2);
-        t->record = s_value (rows, i, 3);
-        t->creator = s_value (rows, i, 4);
-        t->responsible = s_value (rows, i, 5);
-        t->coexecutors = s_split (s_value (rows, i, 6), &t->n_coexecutors, &rows->blocks[i]);
-        if (!t->coexecutors) {
-            t->n_coexecutors = 0;
-            store_tasks_free (&tasks);
+    list->rows = rows;
+    list->count = rows->count;
+    for (size_t i = 0; i < rows->count; i++)
+        if (fill (rows, i, (char *) rows->items + i * item_size)) {
+            store_list_free (&list);
             return DB_PERMANENT;
         }
-        t->deadline_ms = s_i64 (rows, i, 7);
-        t->tag = s_value (rows, i, 8);
-        t->status = s_value (rows, i, 9);
-        t->created_ms = s_i64 (rows, i, 10);
-        t->completed_ms = s_i64 (rows, i, 11);
-        t->completed_by = s_value (rows, i, 12);
-        t->request_key = s_value (rows, i, 13);
-        t->rule = s_value (rows, i, 14);
-    }
-    *tasks_p = tasks;
+    *list_p = list;
     return DB_OK;
 }
 
 void
-store_tasks_free (store_tasks_t **self_p)
+store_list_free (store_list_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     s_rows_free (&(*self_p)->rows);
     free (*self_p);
     *self_p = NULL;
+}
+
+static int
+s_task (store_rows_t *rows, size_t i, void *item)
+{
+    Crm__V1__Task *t = ((Crm__V1__Task **) rows->ptrs)[i] = item;
+    crm__v1__task__init (t);
+    t->id = strtoull (s_value (rows, i, 0), NULL, 10);
+    t->title = s_value (rows, i, 1);
+    t->description = s_value (rows, i, 2);
+    t->record = s_value (rows, i, 3);
+    t->creator = s_value (rows, i, 4);
+    t->responsible = s_value (rows, i, 5);
+    t->coexecutors = s_split (s_value (rows, i, 6), &t->n_coexecutors, &rows->blocks[i]);
+    if (!t->coexecutors) {
+        t->n_coexecutors = 0;
+        return -1;
+    }
+    t->deadline_ms = s_i64 (rows, i, 7);
+    t->tag = s_value (rows, i, 8);
+    t->status = s_value (rows, i, 9);
+    t->created_ms = s_i64 (rows, i, 10);
+    t->completed_ms = s_i64 (rows, i, 11);
+    t->completed_by = s_value (rows, i, 12);
+    t->request_key = s_value (rows, i, 13);
+    t->rule = s_value (rows, i, 14);
+    return 0;
+}
+
+static db_rc_t
+s_tasks (PGresult *res, store_tasks_t **tasks_p)
+{
+    db_rc_t rc = s_list (res, sizeof (Crm__V1__Task), s_task, tasks_p);
+    if (rc == DB_OK)
+        (*tasks_p)->tasks = (*tasks_p)->rows->ptrs;
+    return rc;
 }
 
 //  The task asked for with request key (non-empty): sets *found and *id.
@@ -297,6 +321,17 @@ store_comment_add (db_t *db, uint64_t id, const char *author, const char *text)
                     params, NULL, NULL);
 }
 
+static int
+s_comment (store_rows_t *rows, size_t i, void *item)
+{
+    Crm__V1__Comment *c = ((Crm__V1__Comment **) rows->ptrs)[i] = item;
+    crm__v1__comment__init (c);
+    c->author = s_value (rows, i, 0);
+    c->text = s_value (rows, i, 1);
+    c->created_ms = s_i64 (rows, i, 2);
+    return 0;
+}
+
 db_rc_t
 store_comments (db_t *db, uint64_t id, store_comments_t **comments_p)
 {
@@ -309,35 +344,10 @@ store_comments (db_t *db, uint64_t id, store_comments_t **comments_p)
                           1, params, NULL, NULL);
     if (rc)
         return rc;
-    store_comments_t *comments = calloc (1, sizeof *comments);
-    store_rows_t *rows = s_rows_new (res, sizeof (Crm__V1__Comment));
-    if (!comments || !rows) {
-        free (comments);
-        s_rows_free (&rows);
-        return DB_PERMANENT;
-    }
-    comments->rows = rows;
-    comments->count = rows->count;
-    comments->comments = rows->ptrs;
-    for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Comment *c = comments->comments[i] = (Crm__V1__Comment *) rows->items + i;
-        crm__v1__comment__init (c);
-        c->author = s_value (rows, i, 0);
-        c->text = s_value (rows, i, 1);
-        c->created_ms = s_i64 (rows, i, 2);
-    }
-    *comments_p = comments;
-    return DB_OK;
-}
-
-void
-store_comments_free (store_comments_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    s_rows_free (&(*self_p)->rows);
-    free (*self_p);
-    *self_p = NULL;
+    rc = s_list (res, sizeof (Crm__V1__Comment), s_comment, comments_p);
+    if (rc == DB_OK)
+        (*comments_p)->comments = (*comments_p)->rows->ptrs;
+    return rc;
 }
 
 db_rc_t
@@ -362,43 +372,46 @@ store_attachment_add (db_t *db, uint64_t id, const Crm__V1__AttachmentData *atta
                     7, params, lengths, formats);
 }
 
-//  Fills attachments from res (columns: name, content_type, size, sha256,
-//  added_by, added ms, and with_data: the bytes, escaped).
+//  An attachment's row (columns: name, content_type, size, sha256,
+//  added_by, added ms).
+static int
+s_attachment (store_rows_t *rows, size_t i, void *item)
+{
+    Crm__V1__Attachment *a = ((Crm__V1__Attachment **) rows->ptrs)[i] = item;
+    crm__v1__attachment__init (a);
+    a->name = s_value (rows, i, 0);
+    a->content_type = s_value (rows, i, 1);
+    a->size = strtoull (s_value (rows, i, 2), NULL, 10);
+    a->sha256 = s_value (rows, i, 3);
+    a->added_by = s_value (rows, i, 4);
+    a->added_ms = s_i64 (rows, i, 5);
+    return 0;
+}
+
+//  The same with the bytes (column 6, escaped).
+static int
+s_attachment_data (store_rows_t *rows, size_t i, void *item)
+{
+    Crm__V1__Attachment *a = item;
+    s_attachment (rows, i, item);
+    size_t len = 0;
+    rows->bytes[i] = PQunescapeBytea ((const unsigned char *) s_value (rows, i, 6), &len);
+    if (!rows->bytes[i])
+        return -1;
+    a->data.data = rows->bytes[i];
+    a->data.len = len;
+    return 0;
+}
+
+//  Fills attachments from res (with_data: with the bytes).
 static db_rc_t
 s_attachments (PGresult *res, bool with_data, store_attachments_t **attachments_p)
 {
-    store_attachments_t *list = calloc (1, sizeof *list);
-    store_rows_t *rows = s_rows_new (res, sizeof (Crm__V1__Attachment));
-    if (!list || !rows) {
-        free (list);
-        s_rows_free (&rows);
-        return DB_PERMANENT;
-    }
-    list->rows = rows;
-    list->count = rows->count;
-    list->attachments = rows->ptrs;
-    for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Attachment *a = list->attachments[i] = (Crm__V1__Attachment *) rows->items + i;
-        crm__v1__attachment__init (a);
-        a->name = s_value (rows, i, 0);
-        a->content_type = s_value (rows, i, 1);
-        a->size = strtoull (s_value (rows, i, 2), NULL, 10);
-        a->sha256 = s_value (rows, i, 3);
-        a->added_by = s_value (rows, i, 4);
-        a->added_ms = s_i64 (rows, i, 5);
-        if (with_data) {
-            size_t len = 0;
-            rows->bytes[i] = PQunescapeBytea ((const unsigned char *) s_value (rows, i, 6), &len);
-            if (!rows->bytes[i]) {
-                store_attachments_free (&list);
-                return DB_PERMANENT;
-            }
-            a->data.data = rows->bytes[i];
-            a->data.len = len;
-        }
-    }
-    *attachments_p = list;
-    return DB_OK;
+    db_rc_t rc = s_list (res, sizeof (Crm__V1__Attachment), with_data ? s_attachment_data : s_attachment,
+                         attachments_p);
+    if (rc == DB_OK)
+        (*attachments_p)->attachments = (*attachments_p)->rows->ptrs;
+    return rc;
 }
 
 db_rc_t
@@ -427,16 +440,6 @@ store_attachment_get (db_t *db, uint64_t id, const char *name, store_attachments
                           " FROM task_attachment WHERE task_id = $1 AND name = $2",
                           2, params, NULL, NULL);
     return rc ? rc : s_attachments (res, true, attachments_p);
-}
-
-void
-store_attachments_free (store_attachments_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    s_rows_free (&(*self_p)->rows);
-    free (*self_p);
-    *self_p = NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -474,6 +477,22 @@ store_activity_cancel (db_t *db, const char *key, bool *cancelled)
     return DB_OK;
 }
 
+static int
+s_activity (store_rows_t *rows, size_t i, void *item)
+{
+    Crm__V1__Activity *a = ((Crm__V1__Activity **) rows->ptrs)[i] = item;
+    crm__v1__activity__init (a);
+    a->id = strtoull (s_value (rows, i, 0), NULL, 10);
+    a->title = s_value (rows, i, 1);
+    a->record = s_value (rows, i, 2);
+    a->responsible = s_value (rows, i, 3);
+    a->at_ms = s_i64 (rows, i, 4);
+    a->status = s_value (rows, i, 5);
+    a->request_key = s_value (rows, i, 6);
+    a->rule = s_value (rows, i, 7);
+    return 0;
+}
+
 db_rc_t
 store_activity_list (db_t *db, const char *user, bool include_done, uint32_t limit,
                      store_activities_t **activities_p)
@@ -489,38 +508,8 @@ store_activity_list (db_t *db, const char *user, bool include_done, uint32_t lim
                           3, params, NULL, NULL);
     if (rc)
         return rc;
-    store_activities_t *list = calloc (1, sizeof *list);
-    store_rows_t *rows = s_rows_new (res, sizeof (Crm__V1__Activity));
-    if (!list || !rows) {
-        free (list);
-        s_rows_free (&rows);
-        return DB_PERMANENT;
-    }
-    list->rows = rows;
-    list->count = rows->count;
-    list->activities = rows->ptrs;
-    for (size_t i = 0; i < rows->count; i++) {
-        Crm__V1__Activity *a = list->activities[i] = (Crm__V1__Activity *) rows->items + i;
-        crm__v1__activity__init (a);
-        a->id = strtoull (s_value (rows, i, 0), NULL, 10);
-        a->title = s_value (rows, i, 1);
-        a->record = s_value (rows, i, 2);
-        a->responsible = s_value (rows, i, 3);
-        a->at_ms = s_i64 (rows, i, 4);
-        a->status = s_value (rows, i, 5);
-        a->request_key = s_value (rows, i, 6);
-        a->rule = s_value (rows, i, 7);
-    }
-    *activities_p = list;
-    return DB_OK;
-}
-
-void
-store_activities_free (store_activities_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    s_rows_free (&(*self_p)->rows);
-    free (*self_p);
-    *self_p = NULL;
+    rc = s_list (res, sizeof (Crm__V1__Activity), s_activity, activities_p);
+    if (rc == DB_OK)
+        (*activities_p)->activities = (*activities_p)->rows->ptrs;
+    return rc;
 }

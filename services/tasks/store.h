@@ -21,35 +21,30 @@ extern const int tasks_migrations_count;
 
 typedef struct store_rows_t store_rows_t;
 
-/*  Tasks read by store_task_get or store_task_list. */
+/*  Rows read by a listing (store_task_get and the others): count
+    messages, through the member of the listing's type: tasks (store_task_get,
+    store_task_list), comments (store_comments), attachments
+    (store_attachments, store_attachment_get; data set only by the latter)
+    or activities (store_activity_list). Free with store_list_free. */
 typedef struct {
     size_t count;
-    Crm__V1__Task **tasks;
+    union {
+        Crm__V1__Task **tasks;
+        Crm__V1__Comment **comments;
+        Crm__V1__Attachment **attachments;
+        Crm__V1__Activity **activities;
+    };
     store_rows_t *rows;
-} store_tasks_t;
+} store_list_t;
 
-typedef struct {
-    size_t count;
-    Crm__V1__Comment **comments;
-    store_rows_t *rows;
-} store_comments_t;
+typedef store_list_t store_tasks_t;
+typedef store_list_t store_comments_t;
+typedef store_list_t store_attachments_t;
+typedef store_list_t store_activities_t;
 
-typedef struct {
-    size_t count;
-    Crm__V1__Attachment **attachments;  // data set only by store_attachment_get
-    store_rows_t *rows;
-} store_attachments_t;
-
-typedef struct {
-    size_t count;
-    Crm__V1__Activity **activities;
-    store_rows_t *rows;
-} store_activities_t;
-
-void store_tasks_free (store_tasks_t **self_p);
-void store_comments_free (store_comments_t **self_p);
-void store_attachments_free (store_attachments_t **self_p);
-void store_activities_free (store_activities_t **self_p);
+/*  Frees a listing and the rows it points into; nulls *self_p. Safe on
+    NULL. */
+void store_list_free (store_list_t **self_p);
 
 /*  Inserts a task unless one with its (non-empty) request_key exists.
     Sets *id (the new task's or the existing one's) and *created. */

@@ -146,6 +146,6 @@ tasks_overdue (tasks_t *self, uint64_t id, const char *causation_id)
     }
     else
         log_debug ("overdue timer of a task no longer open", "task_id", log_u64 (idbuf, id), NULL);
-    store_tasks_free (&found);
+    store_list_free (&found);
     return rc;
 }
