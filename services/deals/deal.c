@@ -4,6 +4,8 @@
 #include "effects.h"
 #include "engine.h"
 #include "log.h"
+#include "record.h"
+#include "record_events.h"
 #include "store.h"
 #include "utf8.h"
 #include "crm/v1/deals.pb-c.h"
@@ -21,14 +23,38 @@
 struct deal_t {
     service_t *svc;
     const pipeline_t *def;
+    record_events_t events;  // the timer and task paths
+    char *timer_whose;       // "pipeline <id>'s"
 };
+
+static service_rc_t s_apply_id (void *owner, uint64_t id, const engine_input_t *in, const char *causation,
+                                engine_result_t *result, bool *found);
 
 deal_t *
 deal_new (service_t *svc, const pipeline_t *def)
 {
     deal_t *self = calloc (1, sizeof *self);
-    if (self)
-        *self = (deal_t){svc, def};
+    if (!self)
+        return NULL;
+    size_t size = (size_t) snprintf (NULL, 0, "pipeline %s's", def->id) + 1;
+    self->timer_whose = malloc (size);
+    if (!self->timer_whose) {
+        free (self);
+        return NULL;
+    }
+    snprintf (self->timer_whose, size, "pipeline %s's", def->id);
+    self->svc = svc;
+    self->def = def;
+    self->events = (record_events_t){.kind = "deal",
+                                     .svc = svc,
+                                     .def = def,
+                                     .timer_whose = self->timer_whose,
+                                     .task_numbers = true,
+                                     .owner = self,
+                                     .apply = s_apply_id,
+                                     .task = store_task_update,
+                                     .history = store_history_add,
+                                     .timer_gone = store_timer_gone};
     return self;
 }
 
@@ -37,6 +63,7 @@ deal_destroy (deal_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    free ((*self_p)->timer_whose);
     free (*self_p);
     *self_p = NULL;
 }
@@ -116,9 +143,9 @@ static service_rc_t
 s_apply (deal_t *self, const store_deal_t *deal, const engine_input_t *in, const char *causation, bool save,
          engine_result_t *result)
 {
-    engine_record_t record = {deal->id,         deal->stage,       deal->version,
-                              deal->entered_ms, deal->responsible, deal->values,
-                              deal->n_values,   deal->tags,        deal->n_tags};
+    engine_record_t record = {deal->id,          deal->stage,       deal->version,       deal->entered_ms,
+                              deal->responsible, deal->data.values, deal->data.n_values, deal->data.tags,
+                              deal->data.n_tags};
     if (engine_apply (self->def, &record, in, result) < 0)
         return SERVICE_FAIL;
     if (result->code)
@@ -291,13 +318,12 @@ s_command (deal_t *self, const Crm__V1__Command *cmd, uint64_t deal_id, const ch
 {
     store_deal_t deal = {0};
     engine_result_t result = {0};
-    char message[160], id[24];
+    char id[24];
     service_rc_t rc = service_rc (store_deal_load (service_db (self->svc), deal_id, true, &deal));
     if (rc)
         goto cleanup;
     if (!deal.id) {
-        snprintf (message, sizeof message, "no deal %" PRIu64, deal_id);
-        service_reply_error (reply, "NOT_FOUND", message, (const char *[]){"deal_id"}, 1);
+        record_reply_not_found (reply, "deal", deal_id);
         rc = SERVICE_REJECT;
         goto cleanup;
     }
@@ -410,26 +436,17 @@ deal_lose (service_t *svc, const Crm__V1__Command *cmd, void *arg, service_reply
 
 //  ---------------------------------------------------------------- events
 
-//  Applies in to deal id (loaded FOR UPDATE) for an event; a refusal or an
-//  unknown deal is a dead letter (why in reason).
+//  record_events_t's apply: deal id loaded FOR UPDATE, then in applied.
 static service_rc_t
-s_event (deal_t *self, uint64_t id, engine_input_t *in, const Crm__V1__Envelope *event, char *reason,
-         size_t size)
+s_apply_id (void *owner, uint64_t id, const engine_input_t *in, const char *causation,
+            engine_result_t *result, bool *found)
 {
+    deal_t *self = owner;
     store_deal_t deal;
-    engine_result_t result = {0};
     service_rc_t rc = service_rc (store_deal_load (service_db (self->svc), id, true, &deal));
-    if (rc == SERVICE_OK && !deal.id) {
-        snprintf (reason, size, "no deal %" PRIu64, id);
-        rc = SERVICE_REJECT;
-    }
-    if (rc == SERVICE_OK)
-        rc = s_apply (self, &deal, in, event->event_id, false, &result);
-    if (rc == SERVICE_OK && result.code) {
-        snprintf (reason, size, "%s: %s", result.code, result.message);
-        rc = SERVICE_REJECT;
-    }
-    engine_result_free (&result);
+    *found = deal.id != 0;
+    if (rc == SERVICE_OK && *found && in)
+        rc = s_apply (self, &deal, in, causation, false, result);
     store_deal_free (&deal);
     return rc;
 }
@@ -437,129 +454,20 @@ s_event (deal_t *self, uint64_t id, engine_input_t *in, const Crm__V1__Envelope 
 service_rc_t
 deal_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
-    deal_t *self = arg;
-    Crm__V1__TimerFired *fired = crm__v1__timer_fired__unpack (NULL, event->payload.len, event->payload.data);
-    if (!fired) {
-        snprintf (reason, size, "payload is not a crm.v1.TimerFired");
-        return SERVICE_REJECT;
-    }
-    service_rc_t rc = SERVICE_OK;
-    uint64_t id = 0;
-    char timer[128];
-    if (strcmp (fired->owner, service_name (svc)) != 0)
-        ;  // another service's timer (effects_emit asks with our name)
-    else if (engine_parse_timer_key (self->def, fired->key, &id, timer, sizeof timer)) {
-        snprintf (reason, size, "timer key '%.200s' is not one of pipeline %s's", fired->key, self->def->id);
-        rc = SERVICE_REJECT;
-    }
-    else {
-        //  No longer pending, whatever the rules make of it (they may set it again).
-        rc = service_rc (store_timer_gone (service_db (svc), fired->key, fired->due_ms));
-        engine_input_t in = {.kind = ENGINE_TIMER,
-                             .actor = "system",
-                             .now_ms = fired->fired_ms ? fired->fired_ms : clock_now_ms (),
-                             .timer = timer,
-                             .due_ms = fired->due_ms};
-        if (rc == SERVICE_OK)
-            rc = s_event (self, id, &in, event, reason, size);
-    }
-    crm__v1__timer_fired__free_unpacked (fired, NULL);
-    return rc;
-}
-
-//  The deal of a record "deal:<id>": its id, or 0 for any other record.
-static uint64_t
-s_deal_of (const char *record)
-{
-    if (strncmp (record, "deal:", 5) != 0 || record[5] < '1' || record[5] > '9')
-        return 0;
-    char *end;
-    uint64_t id = strtoull (record + 5, &end, 10);
-    return *end ? 0 : id;
-}
-
-//  Records what the tasks service says of a task of deal id in deal_task
-//  and the deal's history (locking the deal first, as every path does).
-static service_rc_t
-s_task (deal_t *self, uint64_t id, const Crm__V1__TaskCreated *t, bool completed, const char *actor,
-        const char *detail, int64_t now_ms, char *reason, size_t size)
-{
-    db_t *db = service_db (self->svc);
-    store_deal_t deal;
-    service_rc_t rc = service_rc (store_deal_load (db, id, true, &deal));
-    if (rc == SERVICE_OK && !deal.id) {
-        snprintf (reason, size, "no deal %" PRIu64, id);
-        rc = SERVICE_REJECT;
-    }
-    store_deal_free (&deal);
-    if (rc == SERVICE_OK)
-        rc = service_rc (store_task_update (db, t->request_key, t->task_id, id, t->tag, t->title,
-                                            t->responsible, completed));
-    engine_history_t line = {*actor ? actor : "system", "", completed ? "task completed" : "task created",
-                             (char *) detail};
-    if (rc == SERVICE_OK)
-        rc = service_rc (store_history_add (db, id, now_ms, &line, 1));
-    return rc;
+    (void) svc;
+    return record_events_timer_fired (&((deal_t *) arg)->events, event, reason, size);
 }
 
 service_rc_t
 deal_task_created (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
     (void) svc;
-    Crm__V1__TaskCreated *task =
-        crm__v1__task_created__unpack (NULL, event->payload.len, event->payload.data);
-    if (!task) {
-        snprintf (reason, size, "payload is not a crm.v1.TaskCreated");
-        return SERVICE_REJECT;
-    }
-    service_rc_t rc = SERVICE_OK;
-    uint64_t id = s_deal_of (task->record);
-    if (id) {
-        char detail[600];
-        snprintf (detail, sizeof detail, "задача №%" PRIu64 " «%.400s» для %.64s", task->task_id, task->title,
-                  task->responsible);
-        detail[utf8_boundary (detail, strlen (detail))] = 0;
-        rc = s_task (arg, id, task, false, task->creator, detail, clock_now_ms (), reason, size);
-    }
-    crm__v1__task_created__free_unpacked (task, NULL);
-    return rc;
+    return record_events_task_created (&((deal_t *) arg)->events, event, reason, size);
 }
 
 service_rc_t
 deal_task_completed (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
     (void) svc;
-    deal_t *self = arg;
-    Crm__V1__TaskCompleted *task =
-        crm__v1__task_completed__unpack (NULL, event->payload.len, event->payload.data);
-    if (!task) {
-        snprintf (reason, size, "payload is not a crm.v1.TaskCompleted");
-        return SERVICE_REJECT;
-    }
-    service_rc_t rc = SERVICE_OK;
-    uint64_t id = s_deal_of (task->record);
-    if (id) {
-        int64_t now_ms = task->completed_ms ? task->completed_ms : clock_now_ms ();
-        char detail[600];
-        size_t len = (size_t) snprintf (detail, sizeof detail, "задача №%" PRIu64, task->task_id);
-        for (size_t i = 0; i < task->n_attachments && len < sizeof detail; i++)
-            len += (size_t) snprintf (detail + len, sizeof detail - len, "%s%.200s",
-                                      i ? ", " : ", вложения: ", task->attachments[i]);
-        detail[utf8_boundary (detail, strlen (detail))] = 0;
-        //  The completion names no title or responsible: those stay as known.
-        Crm__V1__TaskCreated known = CRM__V1__TASK_CREATED__INIT;
-        known.task_id = task->task_id;
-        known.request_key = task->request_key;
-        known.tag = task->tag;
-        rc = s_task (self, id, &known, true, task->completed_by, detail, now_ms, reason, size);
-        engine_input_t in = {.kind = ENGINE_TASK_DONE,
-                             .actor = "system",
-                             .now_ms = now_ms,
-                             .tag = task->tag,
-                             .task_id = task->task_id};
-        if (rc == SERVICE_OK)
-            rc = s_event (self, id, &in, event, reason, size);
-    }
-    crm__v1__task_completed__free_unpacked (task, NULL);
-    return rc;
+    return record_events_task_completed (&((deal_t *) arg)->events, event, reason, size);
 }

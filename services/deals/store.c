@@ -61,21 +61,12 @@ store_deal_open (db_t *db, const Crm__V1__LeadConverted *converted, const char *
     return DB_OK;
 }
 
-#define BUILTINS 5
-
-//  Appends the deal's non-empty built-in attributes to its values.
-static void
-s_builtins (store_deal_t *deal)
-{
-    const engine_value_t builtins[BUILTINS] = {{"name", deal->name},
-                                               {"phone", deal->phone},
-                                               {"email", deal->email},
-                                               {"company", deal->company},
-                                               {"comment", deal->comment}};
-    for (size_t i = 0; i < BUILTINS; i++)
-        if (*builtins[i].value)
-            deal->values[deal->n_values++] = builtins[i];
-}
+//  The deal's built-in attributes, in record.h's order.
+#define BUILTINS(deal)                                                               \
+    (const char *const[RECORD_BUILTINS])                                             \
+    {                                                                                \
+        (deal)->name, (deal)->phone, (deal)->email, (deal)->company, (deal)->comment \
+    }
 
 int
 store_deal_new (store_deal_t *deal, uint64_t id, const Crm__V1__LeadConverted *converted, const char *title)
@@ -94,11 +85,8 @@ store_deal_new (store_deal_t *deal, uint64_t id, const Crm__V1__LeadConverted *c
     deal->email = lead ? lead->email : "";
     deal->company = lead ? lead->company : "";
     deal->comment = lead ? lead->comment : "";
-    deal->values = calloc (BUILTINS, sizeof *deal->values);
-    deal->tags = calloc (1, sizeof *deal->tags);
-    if (!deal->values || !deal->tags)
+    if (record_data_new (&deal->data, BUILTINS (deal)))
         return -1;
-    s_builtins (deal);
     deal->id = id;
     return 0;
 }
@@ -127,6 +115,12 @@ enum {
     " title, name, phone, email, company, comment, version, " MS ("entered_at") ", " MS (               \
         "created_at") ", " MS ("updated_at") " FROM deal WHERE id = $1"
 
+//  The deal's field values and its tasks by tag (record_data_load).
+#define DEAL_FIELDS "SELECT key, value FROM deal, jsonb_each_text (fields) WHERE id = $1 ORDER BY key"
+#define DEAL_TAGS                                                            \
+    "SELECT tag, count(*), count(*) FILTER (WHERE completed) FROM deal_task" \
+    " WHERE deal_id = $1 GROUP BY tag ORDER BY tag"
+
 db_rc_t
 store_deal_load (db_t *db, uint64_t id, bool for_update, store_deal_t *deal)
 {
@@ -136,16 +130,6 @@ store_deal_load (db_t *db, uint64_t id, bool for_update, store_deal_t *deal)
     db_rc_t rc = db_exec (db, &deal->row, for_update ? DEAL_COLUMNS " FOR UPDATE" : DEAL_COLUMNS, 1, params,
                           NULL, NULL);
     if (rc || PQntuples (deal->row) != 1)
-        return rc;
-    rc = db_exec (db, &deal->field_rows,
-                  "SELECT key, value FROM deal, jsonb_each_text (fields) WHERE id = $1 ORDER BY key", 1,
-                  params, NULL, NULL);
-    if (rc == DB_OK)
-        rc = db_exec (db, &deal->tag_rows,
-                      "SELECT tag, count(*), count(*) FILTER (WHERE completed) FROM deal_task"
-                      " WHERE deal_id = $1 GROUP BY tag ORDER BY tag",
-                      1, params, NULL, NULL);
-    if (rc)
         return rc;
     PGresult *r = deal->row;
     deal->lead_id = strtoull (PQgetvalue (r, 0, D_LEAD), NULL, 10);
@@ -165,22 +149,9 @@ store_deal_load (db_t *db, uint64_t id, bool for_update, store_deal_t *deal)
     deal->created_ms = strtoll (PQgetvalue (r, 0, D_CREATED), NULL, 10);
     deal->updated_ms = strtoll (PQgetvalue (r, 0, D_UPDATED), NULL, 10);
 
-    size_t n_fields = (size_t) PQntuples (deal->field_rows);
-    size_t n_tags = (size_t) PQntuples (deal->tag_rows);
-    deal->values = calloc (n_fields + BUILTINS, sizeof *deal->values);
-    deal->tags = calloc (n_tags + 1, sizeof *deal->tags);
-    if (!deal->values || !deal->tags)
-        return DB_PERMANENT;
-    for (size_t i = 0; i < n_fields; i++)
-        deal->values[deal->n_values++] = (engine_value_t){PQgetvalue (deal->field_rows, (int) i, 0),
-                                                          PQgetvalue (deal->field_rows, (int) i, 1)};
-    deal->n_fields = n_fields;
-    s_builtins (deal);
-    for (size_t i = 0; i < n_tags; i++)
-        deal->tags[deal->n_tags++] =
-            (engine_tag_t){PQgetvalue (deal->tag_rows, (int) i, 0),
-                           (uint32_t) strtoul (PQgetvalue (deal->tag_rows, (int) i, 1), NULL, 10),
-                           (uint32_t) strtoul (PQgetvalue (deal->tag_rows, (int) i, 2), NULL, 10)};
+    rc = record_data_load (&deal->data, db, id_text, DEAL_FIELDS, DEAL_TAGS, BUILTINS (deal));
+    if (rc)
+        return rc;
     deal->id = id;
     return DB_OK;
 }
@@ -189,10 +160,7 @@ void
 store_deal_free (store_deal_t *deal)
 {
     PQclear (deal->row);
-    PQclear (deal->field_rows);
-    PQclear (deal->tag_rows);
-    free (deal->values);
-    free (deal->tags);
+    record_data_free (&deal->data);
     memset (deal, 0, sizeof *deal);
 }
 
@@ -280,16 +248,16 @@ store_task_requested (db_t *db, const char *request_key, uint64_t deal_id, const
 }
 
 db_rc_t
-store_task_update (db_t *db, const char *request_key, uint64_t task_id, uint64_t deal_id, const char *tag,
-                   const char *title, const char *responsible, bool completed)
+store_task_update (db_t *db, uint64_t deal_id, const Crm__V1__TaskCreated *task, bool completed)
 {
     char id_text[24], task_text[24], key[48];
-    if (!*request_key) {
-        snprintf (key, sizeof key, "task:%" PRIu64, task_id);
-        request_key = key;
-    }
-    const char *params[] = {request_key, s_u64 (id_text, deal_id), tag, s_u64 (task_text, task_id), title,
-                            responsible, completed ? "t" : "f"};
+    const char *params[] = {record_task_key (task->request_key, task->task_id, key, sizeof key),
+                            s_u64 (id_text, deal_id),
+                            task->tag,
+                            s_u64 (task_text, task->task_id),
+                            task->title,
+                            task->responsible,
+                            completed ? "t" : "f"};
     return db_exec (
         db, NULL,
         "INSERT INTO deal_task (request_key, deal_id, tag, task_id, title, responsible, completed)"

@@ -11,7 +11,9 @@
 
 #include "db.h"
 #include "engine.h"
+#include "record.h"
 #include "crm/v1/leads.pb-c.h"
+#include "crm/v1/tasks.pb-c.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,20 +25,16 @@ extern const int deals_migrations_count;
     one just opened, into the LeadConverted it came from); free it with
     store_deal_free. values holds the definition's fields and the built-ins
     the deal has (name, phone, email, company, comment: the non-empty ones),
-    as the engine takes them; tags its tasks by tag. */
+    as the engine takes them, and its tasks by tag (record.h). */
 typedef struct {
-    PGresult *row, *field_rows, *tag_rows;
+    PGresult *row;
     uint64_t id;                               // 0: no such deal
     uint64_t lead_id, contact_id, company_id;  // 0: none
     const char *pipeline, *stage, *responsible, *title;
     const char *name, *phone, *email, *company, *comment;
     uint32_t version;
     int64_t entered_ms, created_ms, updated_ms;
-    engine_value_t *values;
-    size_t n_values;
-    size_t n_fields;  // values[0..n_fields) are the definition's fields
-    engine_tag_t *tags;
-    size_t n_tags;
+    record_data_t data;
 } store_deal_t;
 
 /*  Opens the deal of converted (its lead, contact, company, responsible
@@ -82,11 +80,11 @@ db_rc_t store_task_requested (db_t *db, const char *request_key, uint64_t deal_i
                               const char *title, const char *responsible, const char *rule);
 
 /*  Records that the tasks service created (completed false) or completed
-    (true) task task_id of deal_id; title and responsible ("" : keep) as it
-    says. A task the deal did not ask for (request_key "": a person's) is
-    recorded under "task:<id>", so that it counts for its tag too. */
-db_rc_t store_task_update (db_t *db, const char *request_key, uint64_t task_id, uint64_t deal_id,
-                           const char *tag, const char *title, const char *responsible, bool completed);
+    (true) task of deal_id (its number, request key, tag; title and
+    responsible, "" : keep, as it says). A task the deal did not ask for
+    (request_key "": a person's) is recorded under "task:<id>", so that it
+    counts for its tag too. */
+db_rc_t store_task_update (db_t *db, uint64_t deal_id, const Crm__V1__TaskCreated *task, bool completed);
 
 /*  The tasks of deal id in the order asked for. Columns: request_key,
     task_id (0: not created yet), tag, title, responsible, completed

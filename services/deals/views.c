@@ -1,6 +1,7 @@
 /*  views: see views.h. */
 #include "views.h"
 #include "engine.h"
+#include "record.h"
 #include "store.h"
 #include "tz.h"
 #include "utf8.h"
@@ -10,10 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 1000
-#define DISPLAY_MAX 256
 
 static uint64_t
 s_u64 (PGresult *res, int row, int column)
@@ -36,9 +33,7 @@ s_str (PGresult *res, int row, int column)
 //  What a DealDetail points to besides the deal's rows; freed at once.
 typedef struct {
     PGresult *history, *tasks, *timers;
-    Crm__V1__FieldValue *values, **fields;
-    char (*display)[DISPLAY_MAX];
-    Crm__V1__HistoryEntry *entries, **entry_p;
+    record_show_t show;
     Crm__V1__DealTask *task_rows, **task_p;
     Crm__V1__DealTimer *timer_rows, **timer_p;
 } parts_t;
@@ -49,60 +44,17 @@ s_parts_free (parts_t *p)
     PQclear (p->history);
     PQclear (p->tasks);
     PQclear (p->timers);
-    free (p->values);
-    free (p->fields);
-    free (p->display);
-    free (p->entries);
-    free (p->entry_p);
+    record_show_free (&p->show);
     free (p->task_rows);
     free (p->task_p);
     free (p->timer_rows);
     free (p->timer_p);
 }
 
-//  The deal's fields in the definition's order (a value of a field the
-//  definition no longer has last, as stored), into detail.
-static void
-s_fields (const pipeline_t *def, const store_deal_t *deal, parts_t *p, Crm__V1__DealDetail *detail)
-{
-    size_t n = 0;
-    for (size_t f = 0; f <= def->n_fields; f++)
-        for (size_t i = 0; i < deal->n_fields; i++) {
-            const char *name = deal->values[i].name;
-            const pipeline_field_t *field = pipeline_field (def, name);
-            if (f < def->n_fields ? strcmp (def->fields[f].id, name) != 0 : field != NULL)
-                continue;
-            if (field)
-                engine_display_value (field, deal->values[i].value, p->display[n], DISPLAY_MAX);
-            else
-                snprintf (p->display[n], DISPLAY_MAX, "%s", deal->values[i].value);
-            crm__v1__field_value__init (&p->values[n]);
-            p->values[n].name = (char *) name;
-            p->values[n].value = (char *) deal->values[i].value;
-            p->values[n].display = p->display[n];
-            p->fields[n] = &p->values[n];
-            n++;
-        }
-    detail->n_fields = n;
-    detail->fields = p->fields;
-}
-
+//  The deal's tasks and pending timers, into detail.
 static void
 s_lists (parts_t *p, Crm__V1__DealDetail *detail)
 {
-    size_t n_history = (size_t) PQntuples (p->history);
-    for (size_t i = 0; i < n_history; i++) {
-        int r = (int) i;
-        crm__v1__history_entry__init (&p->entries[i]);
-        p->entries[i].at_ms = s_i64 (p->history, r, 0);
-        p->entries[i].actor = s_str (p->history, r, 1);
-        p->entries[i].rule = s_str (p->history, r, 2);
-        p->entries[i].action = s_str (p->history, r, 3);
-        p->entries[i].detail = s_str (p->history, r, 4);
-        p->entry_p[i] = &p->entries[i];
-    }
-    detail->n_history = n_history;
-    detail->history = p->entry_p;
     size_t n_tasks = (size_t) PQntuples (p->tasks);
     for (size_t i = 0; i < n_tasks; i++) {
         int r = (int) i;
@@ -153,30 +105,25 @@ views_show_deal (service_t *svc, const Crm__V1__Command *cmd, void *arg, service
     if (rc)
         goto cleanup;
     if (!deal.id) {
-        char message[64];
-        snprintf (message, sizeof message, "no deal %" PRIu64, show->deal_id);
-        service_reply_error (reply, "NOT_FOUND", message, (const char *[]){"deal_id"}, 1);
+        record_reply_not_found (reply, "deal", show->deal_id);
         rc = SERVICE_REJECT;
         goto cleanup;
     }
-    size_t n_history = (size_t) PQntuples (p.history), n_tasks = (size_t) PQntuples (p.tasks);
-    size_t n_timers = (size_t) PQntuples (p.timers);
-    p.values = calloc (deal.n_fields + 1, sizeof *p.values);
-    p.fields = calloc (deal.n_fields + 1, sizeof *p.fields);
-    p.display = calloc (deal.n_fields + 1, sizeof *p.display);
-    p.entries = calloc (n_history + 1, sizeof *p.entries);
-    p.entry_p = calloc (n_history + 1, sizeof *p.entry_p);
+    size_t n_tasks = (size_t) PQntuples (p.tasks), n_timers = (size_t) PQntuples (p.timers);
+    int err = record_show_fill (&p.show, def, &deal.data, p.history);
     p.task_rows = calloc (n_tasks + 1, sizeof *p.task_rows);
     p.task_p = calloc (n_tasks + 1, sizeof *p.task_p);
     p.timer_rows = calloc (n_timers + 1, sizeof *p.timer_rows);
     p.timer_p = calloc (n_timers + 1, sizeof *p.timer_p);
-    if (!p.values || !p.fields || !p.display || !p.entries || !p.entry_p || !p.task_rows || !p.task_p
-        || !p.timer_rows || !p.timer_p) {
+    if (err || !p.task_rows || !p.task_p || !p.timer_rows || !p.timer_p) {
         rc = SERVICE_FAIL;
         goto cleanup;
     }
     Crm__V1__DealDetail detail = CRM__V1__DEAL_DETAIL__INIT;
-    s_fields (def, &deal, &p, &detail);
+    detail.n_fields = p.show.n_fields;
+    detail.fields = p.show.fields;
+    detail.n_history = p.show.n_history;
+    detail.history = p.show.history;
     s_lists (&p, &detail);
     const pipeline_stage_t *stage = pipeline_stage (def, deal.stage);
     Crm__V1__LeadReceived client = CRM__V1__LEAD_RECEIVED__INIT;
@@ -220,13 +167,10 @@ views_list_deals (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
     }
     PGresult *res = NULL;
     service_rc_t rc = SERVICE_REJECT;
-    if (!utf8_valid (list->stage) || !utf8_valid (list->user)) {
-        const char *field = utf8_valid (list->stage) ? "user" : "stage";
-        service_reply_error (reply, "INVALID_ARGUMENT", "filters must be UTF-8", &field, 1);
+    if (!record_filters_valid (list->stage, list->user, reply))
         goto cleanup;
-    }
-    uint32_t limit = list->limit == 0 ? LIMIT_DEFAULT : list->limit > LIMIT_MAX ? LIMIT_MAX : list->limit;
-    rc = service_rc (store_list_deals (service_db (svc), list->stage, list->user, limit, &res));
+    rc = service_rc (
+        store_list_deals (service_db (svc), list->stage, list->user, record_list_limit (list->limit), &res));
     if (rc)
         goto cleanup;
     size_t count = (size_t) PQntuples (res);

@@ -4,6 +4,8 @@
 #include "effects.h"
 #include "engine.h"
 #include "log.h"
+#include "record.h"
+#include "record_events.h"
 #include "store.h"
 #include "utf8.h"
 #include "crm/v1/tasks.pb-c.h"
@@ -31,14 +33,28 @@ struct funnel_t {
     const pipeline_t *def;
     pending_t *pending;
     size_t count, cap;
+    record_events_t events;  // the timer and task paths
 };
+
+static service_rc_t s_apply_id (void *owner, uint64_t id, const engine_input_t *in, const char *causation,
+                                engine_result_t *result, bool *found);
 
 funnel_t *
 funnel_new (service_t *svc, const pipeline_t *def)
 {
     funnel_t *self = calloc (1, sizeof *self);
-    if (self)
-        *self = (funnel_t){.svc = svc, .def = def};
+    if (!self)
+        return NULL;
+    *self = (funnel_t){.svc = svc, .def = def};
+    //  The leads service keeps no pending timers, nor task numbers for the rules.
+    self->events = (record_events_t){.kind = "lead",
+                                     .svc = svc,
+                                     .def = def,
+                                     .timer_whose = "the lead funnel's",
+                                     .owner = self,
+                                     .apply = s_apply_id,
+                                     .task = store_task_update,
+                                     .history = store_history_add};
     return self;
 }
 
@@ -96,18 +112,11 @@ s_converted (apply_t *a, const engine_effect_t *e)
     const engine_result_t *result = a->result;
     Crm__V1__FieldValue *values = calloc (result->n_values + 1, sizeof *values);
     Crm__V1__FieldValue **fields = calloc (result->n_values + 1, sizeof *fields);
-    char (*display)[256] = calloc (result->n_values + 1, sizeof *display);
+    char (*display)[RECORD_DISPLAY_MAX] = calloc (result->n_values + 1, sizeof *display);
     service_rc_t rc = values && fields && display ? SERVICE_OK : SERVICE_FAIL;
     for (size_t i = 0; rc == SERVICE_OK && i < result->n_values; i++) {
-        const pipeline_field_t *field = pipeline_field (a->self->def, result->values[i].name);
-        if (field)
-            engine_display_value (field, result->values[i].value, display[i], sizeof display[i]);
-        else
-            snprintf (display[i], sizeof display[i], "%s", result->values[i].value);
-        crm__v1__field_value__init (&values[i]);
-        values[i].name = (char *) result->values[i].name;
-        values[i].value = (char *) result->values[i].value;
-        values[i].display = display[i];
+        record_field_value (a->self->def, result->values[i].name, result->values[i].value, display[i],
+                            &values[i]);
         fields[i] = &values[i];
     }
     if (rc == SERVICE_OK) {
@@ -173,9 +182,9 @@ s_effect (apply_t *a, const engine_effect_t *e)
 static int
 s_decide (funnel_t *self, const store_lead_t *lead, const engine_input_t *in, engine_result_t *result)
 {
-    engine_record_t record = {lead->id,         lead->stage,       lead->version,
-                              lead->entered_ms, lead->responsible, lead->values,
-                              lead->n_values,   lead->tags,        lead->n_tags};
+    engine_record_t record = {lead->id,          lead->stage,       lead->version,       lead->entered_ms,
+                              lead->responsible, lead->data.values, lead->data.n_values, lead->data.tags,
+                              lead->data.n_tags};
     return engine_apply (self->def, &record, in, result);
 }
 
@@ -367,8 +376,7 @@ funnel_move_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
     if (rc)
         goto cleanup;
     if (!lead.id) {
-        snprintf (message, sizeof message, "no lead %" PRIu64, move->lead_id);
-        service_reply_error (reply, "NOT_FOUND", message, (const char *[]){"lead_id"}, 1);
+        record_reply_not_found (reply, "lead", move->lead_id);
         rc = SERVICE_REJECT;
         goto cleanup;
     }
@@ -405,26 +413,17 @@ cleanup:
     return rc;
 }
 
-//  Applies in to lead id (loaded FOR UPDATE) for an event; a refusal or an
-//  unknown lead is a dead letter (why in reason).
+//  record_events_t's apply: lead id loaded FOR UPDATE, then in applied.
 static service_rc_t
-s_event (funnel_t *self, uint64_t id, engine_input_t *in, const Crm__V1__Envelope *event, char *reason,
-         size_t size)
+s_apply_id (void *owner, uint64_t id, const engine_input_t *in, const char *causation,
+            engine_result_t *result, bool *found)
 {
+    funnel_t *self = owner;
     store_lead_t lead;
-    engine_result_t result = {0};
     service_rc_t rc = service_rc (store_lead_load (service_db (self->svc), id, true, &lead));
-    if (rc == SERVICE_OK && !lead.id) {
-        snprintf (reason, size, "no lead %" PRIu64, id);
-        rc = SERVICE_REJECT;
-    }
-    if (rc == SERVICE_OK)
-        rc = s_apply (self, &lead, in, event->event_id, &result);
-    if (rc == SERVICE_OK && result.code) {
-        snprintf (reason, size, "%s: %s", result.code, result.message);
-        rc = SERVICE_REJECT;
-    }
-    engine_result_free (&result);
+    *found = lead.id != 0;
+    if (rc == SERVICE_OK && *found && in)
+        rc = s_apply (self, &lead, in, causation, result);
     store_lead_free (&lead);
     return rc;
 }
@@ -433,114 +432,19 @@ service_rc_t
 funnel_timer_fired (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
     (void) svc;
-    funnel_t *self = arg;
-    Crm__V1__TimerFired *fired = crm__v1__timer_fired__unpack (NULL, event->payload.len, event->payload.data);
-    if (!fired) {
-        snprintf (reason, size, "payload is not a crm.v1.TimerFired");
-        return SERVICE_REJECT;
-    }
-    service_rc_t rc = SERVICE_OK;
-    uint64_t id = 0;
-    char timer[128];
-    if (strcmp (fired->owner, service_name (self->svc)) != 0)
-        ;  // another service's timer (effects_emit asks with our name)
-    else if (engine_parse_timer_key (self->def, fired->key, &id, timer, sizeof timer)) {
-        snprintf (reason, size, "timer key '%.200s' is not one of the lead funnel's", fired->key);
-        rc = SERVICE_REJECT;
-    }
-    else {
-        engine_input_t in = {.kind = ENGINE_TIMER,
-                             .actor = "system",
-                             .now_ms = fired->fired_ms ? fired->fired_ms : clock_now_ms (),
-                             .timer = timer,
-                             .due_ms = fired->due_ms};
-        rc = s_event (self, id, &in, event, reason, size);
-    }
-    crm__v1__timer_fired__free_unpacked (fired, NULL);
-    return rc;
-}
-
-//  The lead of a record "lead:<id>": its id, or 0 for any other record.
-static uint64_t
-s_lead_of (const char *record)
-{
-    if (strncmp (record, "lead:", 5) != 0 || record[5] < '1' || record[5] > '9')
-        return 0;
-    char *end;
-    uint64_t id = strtoull (record + 5, &end, 10);
-    return *end ? 0 : id;
-}
-
-//  Records what the tasks service says of task_id in the lead's history
-//  and lead_task (locking the lead first, as every path does).
-static service_rc_t
-s_task (funnel_t *self, uint64_t id, const char *request_key, uint64_t task_id, const char *tag,
-        bool completed, const char *actor, const char *detail, int64_t now_ms, char *reason, size_t size)
-{
-    db_t *db = service_db (self->svc);
-    store_lead_t lead;
-    service_rc_t rc = service_rc (store_lead_load (db, id, true, &lead));
-    if (rc == SERVICE_OK && !lead.id) {
-        snprintf (reason, size, "no lead %" PRIu64, id);
-        rc = SERVICE_REJECT;
-    }
-    store_lead_free (&lead);
-    if (rc == SERVICE_OK)
-        rc = service_rc (store_task_update (db, request_key, task_id, id, tag, completed));
-    engine_history_t line = {*actor ? actor : "system", "", completed ? "task completed" : "task created",
-                             (char *) detail};
-    if (rc == SERVICE_OK)
-        rc = service_rc (store_history_add (db, id, now_ms, &line, 1));
-    return rc;
+    return record_events_timer_fired (&((funnel_t *) arg)->events, event, reason, size);
 }
 
 service_rc_t
 funnel_task_created (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
     (void) svc;
-    Crm__V1__TaskCreated *task =
-        crm__v1__task_created__unpack (NULL, event->payload.len, event->payload.data);
-    if (!task) {
-        snprintf (reason, size, "payload is not a crm.v1.TaskCreated");
-        return SERVICE_REJECT;
-    }
-    service_rc_t rc = SERVICE_OK;
-    uint64_t id = s_lead_of (task->record);
-    if (id) {
-        char detail[600];
-        snprintf (detail, sizeof detail, "задача №%" PRIu64 " «%.400s» для %.64s", task->task_id, task->title,
-                  task->responsible);
-        detail[utf8_boundary (detail, strlen (detail))] = 0;
-        rc = s_task (arg, id, task->request_key, task->task_id, task->tag, false, task->creator, detail,
-                     clock_now_ms (), reason, size);
-    }
-    crm__v1__task_created__free_unpacked (task, NULL);
-    return rc;
+    return record_events_task_created (&((funnel_t *) arg)->events, event, reason, size);
 }
 
 service_rc_t
 funnel_task_completed (service_t *svc, const Crm__V1__Envelope *event, void *arg, char *reason, size_t size)
 {
     (void) svc;
-    funnel_t *self = arg;
-    Crm__V1__TaskCompleted *task =
-        crm__v1__task_completed__unpack (NULL, event->payload.len, event->payload.data);
-    if (!task) {
-        snprintf (reason, size, "payload is not a crm.v1.TaskCompleted");
-        return SERVICE_REJECT;
-    }
-    service_rc_t rc = SERVICE_OK;
-    uint64_t id = s_lead_of (task->record);
-    if (id) {
-        int64_t now_ms = task->completed_ms ? task->completed_ms : clock_now_ms ();
-        char detail[64];
-        snprintf (detail, sizeof detail, "задача №%" PRIu64, task->task_id);
-        rc = s_task (self, id, task->request_key, task->task_id, task->tag, true, task->completed_by, detail,
-                     now_ms, reason, size);
-        engine_input_t in = {.kind = ENGINE_TASK_DONE, .actor = "system", .now_ms = now_ms, .tag = task->tag};
-        if (rc == SERVICE_OK)
-            rc = s_event (self, id, &in, event, reason, size);
-    }
-    crm__v1__task_completed__free_unpacked (task, NULL);
-    return rc;
+    return record_events_task_completed (&((funnel_t *) arg)->events, event, reason, size);
 }

@@ -86,21 +86,12 @@ enum {
     L_COMPANY_ID
 };
 
-#define BUILTINS 5
-
-//  Appends the lead's non-empty built-in attributes to its values.
-static void
-s_builtins (store_lead_t *lead)
-{
-    const engine_value_t builtins[BUILTINS] = {{"name", lead->name},
-                                               {"phone", lead->phone},
-                                               {"email", lead->email},
-                                               {"company", lead->company},
-                                               {"comment", lead->comment}};
-    for (size_t i = 0; i < BUILTINS; i++)
-        if (*builtins[i].value)
-            lead->values[lead->n_values++] = builtins[i];
-}
+//  The lead's built-in attributes, in record.h's order.
+#define BUILTINS(lead)                                                               \
+    (const char *const[RECORD_BUILTINS])                                             \
+    {                                                                                \
+        (lead)->name, (lead)->phone, (lead)->email, (lead)->company, (lead)->comment \
+    }
 
 int
 store_lead_new (store_lead_t *lead, uint64_t id, const Crm__V1__LeadReceived *received)
@@ -115,11 +106,8 @@ store_lead_new (store_lead_t *lead, uint64_t id, const Crm__V1__LeadReceived *re
     lead->comment = received->comment;
     lead->responsible = received->responsible;
     lead->stage = "";
-    lead->values = calloc (BUILTINS, sizeof *lead->values);
-    lead->tags = calloc (1, sizeof *lead->tags);
-    if (!lead->values || !lead->tags)
+    if (record_data_new (&lead->data, BUILTINS (lead)))
         return -1;
-    s_builtins (lead);
     lead->id = id;
     return 0;
 }
@@ -130,6 +118,12 @@ store_lead_new (store_lead_t *lead, uint64_t id, const Crm__V1__LeadReceived *re
         "updated_at") ","                                                                          \
                       " coalesce (contact_id, 0), coalesce (company_id, 0) FROM lead WHERE id = $1"
 
+//  The lead's field values and its tasks by tag (record_data_load).
+#define LEAD_FIELDS "SELECT key, value FROM lead, jsonb_each_text (fields) WHERE id = $1 ORDER BY key"
+#define LEAD_TAGS                                                            \
+    "SELECT tag, count(*), count(*) FILTER (WHERE completed) FROM lead_task" \
+    " WHERE lead_id = $1 GROUP BY tag ORDER BY tag"
+
 db_rc_t
 store_lead_load (db_t *db, uint64_t id, bool for_update, store_lead_t *lead)
 {
@@ -139,16 +133,6 @@ store_lead_load (db_t *db, uint64_t id, bool for_update, store_lead_t *lead)
     db_rc_t rc = db_exec (db, &lead->row, for_update ? LEAD_COLUMNS " FOR UPDATE" : LEAD_COLUMNS, 1, params,
                           NULL, NULL);
     if (rc || PQntuples (lead->row) != 1)
-        return rc;
-    rc = db_exec (db, &lead->field_rows,
-                  "SELECT key, value FROM lead, jsonb_each_text (fields) WHERE id = $1 ORDER BY key", 1,
-                  params, NULL, NULL);
-    if (rc == DB_OK)
-        rc = db_exec (db, &lead->tag_rows,
-                      "SELECT tag, count(*), count(*) FILTER (WHERE completed) FROM lead_task"
-                      " WHERE lead_id = $1 GROUP BY tag ORDER BY tag",
-                      1, params, NULL, NULL);
-    if (rc)
         return rc;
     PGresult *r = lead->row;
     lead->source_system = PQgetvalue (r, 0, L_SOURCE_SYSTEM);
@@ -167,22 +151,9 @@ store_lead_load (db_t *db, uint64_t id, bool for_update, store_lead_t *lead)
     lead->contact_id = strtoull (PQgetvalue (r, 0, L_CONTACT), NULL, 10);
     lead->company_id = strtoull (PQgetvalue (r, 0, L_COMPANY_ID), NULL, 10);
 
-    size_t n_fields = (size_t) PQntuples (lead->field_rows);
-    size_t n_tags = (size_t) PQntuples (lead->tag_rows);
-    lead->values = calloc (n_fields + BUILTINS, sizeof *lead->values);
-    lead->tags = calloc (n_tags + 1, sizeof *lead->tags);
-    if (!lead->values || !lead->tags)
-        return DB_PERMANENT;
-    for (size_t i = 0; i < n_fields; i++)
-        lead->values[lead->n_values++] = (engine_value_t){PQgetvalue (lead->field_rows, (int) i, 0),
-                                                          PQgetvalue (lead->field_rows, (int) i, 1)};
-    lead->n_fields = n_fields;
-    s_builtins (lead);
-    for (size_t i = 0; i < n_tags; i++)
-        lead->tags[lead->n_tags++] =
-            (engine_tag_t){PQgetvalue (lead->tag_rows, (int) i, 0),
-                           (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 1), NULL, 10),
-                           (uint32_t) strtoul (PQgetvalue (lead->tag_rows, (int) i, 2), NULL, 10)};
+    rc = record_data_load (&lead->data, db, id_text, LEAD_FIELDS, LEAD_TAGS, BUILTINS (lead));
+    if (rc)
+        return rc;
     lead->id = id;
     return DB_OK;
 }
@@ -191,10 +162,7 @@ void
 store_lead_free (store_lead_t *lead)
 {
     PQclear (lead->row);
-    PQclear (lead->field_rows);
-    PQclear (lead->tag_rows);
-    free (lead->values);
-    free (lead->tags);
+    record_data_free (&lead->data);
     memset (lead, 0, sizeof *lead);
 }
 
@@ -256,15 +224,11 @@ store_task_requested (db_t *db, const char *request_key, uint64_t lead_id, const
 }
 
 db_rc_t
-store_task_update (db_t *db, const char *request_key, uint64_t task_id, uint64_t lead_id, const char *tag,
-                   bool completed)
+store_task_update (db_t *db, uint64_t lead_id, const Crm__V1__TaskCreated *task, bool completed)
 {
     char id_text[24], task_text[24], key[48];
-    if (!*request_key) {
-        snprintf (key, sizeof key, "task:%" PRIu64, task_id);
-        request_key = key;
-    }
-    const char *params[] = {request_key, s_u64 (id_text, lead_id), tag, s_u64 (task_text, task_id),
+    const char *params[] = {record_task_key (task->request_key, task->task_id, key, sizeof key),
+                            s_u64 (id_text, lead_id), task->tag, s_u64 (task_text, task->task_id),
                             completed ? "t" : "f"};
     return db_exec (db, NULL,
                     "INSERT INTO lead_task (request_key, lead_id, tag, task_id, completed)"

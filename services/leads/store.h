@@ -16,7 +16,9 @@
 
 #include "db.h"
 #include "engine.h"
+#include "record.h"
 #include "crm/v1/leads.pb-c.h"
+#include "crm/v1/tasks.pb-c.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -87,20 +89,17 @@ void store_reset (store_t *self);
 /*  A lead as stored. The strings point into the results it holds; free it
     with store_lead_free. values holds the definition's fields and the
     built-ins the lead has (name, phone, email, company, comment: the
-    non-empty ones), as the engine takes them; tags its tasks by tag. */
+    non-empty ones), as the engine takes them, and its tasks by tag
+    (record.h). */
 typedef struct {
-    PGresult *row, *field_rows, *tag_rows;
+    PGresult *row;
     uint64_t id;  // 0: no such lead
     const char *source_system, *external_id, *name, *phone, *email, *company, *comment;
     const char *responsible, *stage;
     uint32_t version;
     int64_t entered_ms, created_ms, updated_ms;
     uint64_t contact_id, company_id;  // 0: none
-    engine_value_t *values;
-    size_t n_values;
-    size_t n_fields;  // values[0..n_fields) are the definition's fields
-    engine_tag_t *tags;
-    size_t n_tags;
+    record_data_t data;
 } store_lead_t;
 
 /*  Loads lead id (FOR UPDATE when for_update: the caller decides and saves
@@ -136,11 +135,10 @@ db_rc_t store_history_list (db_t *db, uint64_t id, PGresult **res);
 db_rc_t store_task_requested (db_t *db, const char *request_key, uint64_t lead_id, const char *tag);
 
 /*  Records that the tasks service created (completed false) or completed
-    (true) task task_id of lead_id. A task the leads service did not ask for
-    (request_key "": a person's) is recorded under "task:<id>", so that it
-    counts for its tag too. */
-db_rc_t store_task_update (db_t *db, const char *request_key, uint64_t task_id, uint64_t lead_id,
-                           const char *tag, bool completed);
+    (true) task of lead_id (its number, request key, tag). A task the leads
+    service did not ask for (request_key "": a person's) is recorded under
+    "task:<id>", so that it counts for its tag too. */
+db_rc_t store_task_update (db_t *db, uint64_t lead_id, const Crm__V1__TaskCreated *task, bool completed);
 
 //  ---------------------------------------------------------------- contacts
 

@@ -1,6 +1,7 @@
 /*  views: see views.h. */
 #include "views.h"
 #include "engine.h"
+#include "record.h"
 #include "store.h"
 #include "tz.h"
 #include "utf8.h"
@@ -10,16 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 1000
-#define DISPLAY_MAX 256
-
-static uint32_t
-s_limit (uint32_t asked)
-{
-    return asked == 0 ? LIMIT_DEFAULT : asked > LIMIT_MAX ? LIMIT_MAX : asked;
-}
 
 static uint64_t
 s_u64 (PGresult *res, int row, int column)
@@ -50,60 +41,20 @@ views_show_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service
     }
     store_lead_t lead;
     PGresult *history = NULL;
-    Crm__V1__FieldValue *values = NULL, **fields = NULL;
-    char (*display)[DISPLAY_MAX] = NULL;
-    Crm__V1__HistoryEntry *entries = NULL, **entry_p = NULL;
+    record_show_t parts = {0};
     service_rc_t rc = service_rc (store_lead_load (service_db (svc), show->lead_id, false, &lead));
     if (rc == SERVICE_OK && lead.id)
         rc = service_rc (store_history_list (service_db (svc), lead.id, &history));
     if (rc)
         goto cleanup;
     if (!lead.id) {
-        char message[64];
-        snprintf (message, sizeof message, "no lead %" PRIu64, show->lead_id);
-        service_reply_error (reply, "NOT_FOUND", message, (const char *[]){"lead_id"}, 1);
+        record_reply_not_found (reply, "lead", show->lead_id);
         rc = SERVICE_REJECT;
         goto cleanup;
     }
-    size_t n_history = (size_t) PQntuples (history);
-    values = calloc (lead.n_fields + 1, sizeof *values);
-    fields = calloc (lead.n_fields + 1, sizeof *fields);
-    display = calloc (lead.n_fields + 1, sizeof *display);
-    entries = calloc (n_history + 1, sizeof *entries);
-    entry_p = calloc (n_history + 1, sizeof *entry_p);
-    if (!values || !fields || !display || !entries || !entry_p) {
+    if (record_show_fill (&parts, def, &lead.data, history)) {
         rc = SERVICE_FAIL;
         goto cleanup;
-    }
-    //  Fields in the definition's order; a value of a field the definition
-    //  no longer has is shown as stored.
-    size_t n = 0;
-    for (size_t f = 0; f <= def->n_fields; f++)
-        for (size_t i = 0; i < lead.n_fields; i++) {
-            const char *name = lead.values[i].name;
-            bool known = pipeline_field (def, name) != NULL;
-            if (f < def->n_fields ? strcmp (def->fields[f].id, name) != 0 : known)
-                continue;
-            if (known)
-                engine_display_value (pipeline_field (def, name), lead.values[i].value, display[n],
-                                      DISPLAY_MAX);
-            else
-                snprintf (display[n], DISPLAY_MAX, "%s", lead.values[i].value);
-            crm__v1__field_value__init (&values[n]);
-            values[n].name = (char *) name;
-            values[n].value = (char *) lead.values[i].value;
-            values[n].display = display[n];
-            fields[n] = &values[n];
-            n++;
-        }
-    for (size_t i = 0; i < n_history; i++) {
-        crm__v1__history_entry__init (&entries[i]);
-        entries[i].at_ms = s_i64 (history, (int) i, 0);
-        entries[i].actor = s_str (history, (int) i, 1);
-        entries[i].rule = s_str (history, (int) i, 2);
-        entries[i].action = s_str (history, (int) i, 3);
-        entries[i].detail = s_str (history, (int) i, 4);
-        entry_p[i] = &entries[i];
     }
     const pipeline_stage_t *stage = pipeline_stage (def, lead.stage);
     Crm__V1__LeadReceived data = CRM__V1__LEAD_RECEIVED__INIT;
@@ -121,10 +72,10 @@ views_show_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service
     detail.stage = (char *) lead.stage;
     detail.stage_name = stage ? stage->name : (char *) lead.stage;
     detail.version = lead.version;
-    detail.n_fields = n;
-    detail.fields = fields;
-    detail.n_history = n_history;
-    detail.history = entry_p;
+    detail.n_fields = parts.n_fields;
+    detail.fields = parts.fields;
+    detail.n_history = parts.n_history;
+    detail.history = parts.history;
     detail.created_ms = lead.created_ms;
     detail.updated_ms = lead.updated_ms;
     detail.contact_id = lead.contact_id;
@@ -133,11 +84,7 @@ views_show_lead (service_t *svc, const Crm__V1__Command *cmd, void *arg, service
     service_reply_set (reply, &detail.base);
 
 cleanup:
-    free (values);
-    free (fields);
-    free (display);
-    free (entries);
-    free (entry_p);
+    record_show_free (&parts);
     PQclear (history);
     store_lead_free (&lead);
     crm__v1__show_lead__free_unpacked (show, NULL);
@@ -155,13 +102,10 @@ views_list_leads (service_t *svc, const Crm__V1__Command *cmd, void *arg, servic
     }
     PGresult *res = NULL;
     service_rc_t rc = SERVICE_REJECT;
-    if (!utf8_valid (list->stage) || !utf8_valid (list->user)) {
-        const char *field = utf8_valid (list->stage) ? "user" : "stage";
-        service_reply_error (reply, "INVALID_ARGUMENT", "filters must be UTF-8", &field, 1);
+    if (!record_filters_valid (list->stage, list->user, reply))
         goto cleanup;
-    }
     rc = service_rc (
-        store_list_leads (service_db (svc), list->stage, list->user, s_limit (list->limit), &res));
+        store_list_leads (service_db (svc), list->stage, list->user, record_list_limit (list->limit), &res));
     if (rc)
         goto cleanup;
     size_t count = (size_t) PQntuples (res);
@@ -206,7 +150,8 @@ views_list_contacts (service_t *svc, const Crm__V1__Command *cmd, void *arg, ser
         return SERVICE_REJECT;
     }
     PGresult *res = NULL;
-    service_rc_t rc = service_rc (store_list_contacts (service_db (svc), s_limit (list->limit), &res));
+    service_rc_t rc =
+        service_rc (store_list_contacts (service_db (svc), record_list_limit (list->limit), &res));
     size_t count = rc ? 0 : (size_t) PQntuples (res);
     Crm__V1__Contact *rows = calloc (count + 1, sizeof *rows);
     Crm__V1__Contact **row_p = calloc (count + 1, sizeof *row_p);
@@ -250,7 +195,8 @@ views_list_companies (service_t *svc, const Crm__V1__Command *cmd, void *arg, se
         return SERVICE_REJECT;
     }
     PGresult *res = NULL;
-    service_rc_t rc = service_rc (store_list_companies (service_db (svc), s_limit (list->limit), &res));
+    service_rc_t rc =
+        service_rc (store_list_companies (service_db (svc), record_list_limit (list->limit), &res));
     size_t count = rc ? 0 : (size_t) PQntuples (res);
     Crm__V1__Company *rows = calloc (count + 1, sizeof *rows);
     Crm__V1__Company **row_p = calloc (count + 1, sizeof *row_p);
