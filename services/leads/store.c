@@ -2,37 +2,33 @@
 #include "store.h"
 #include "store_private.h"
 #include "lead.h"
-#include "log.h"
 #include "rowset.h"
 
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  The values as a JSON object's text ({"name": "value", ...}): malloc'ed,
-//  or NULL on out-of-memory.
+//  The values as a JSON object's text ({"name":"value",...}), built by
+//  json-c: malloc'ed, or NULL on out-of-memory.
 char *
 store_json_object (const engine_value_t *values, size_t n)
 {
-    size_t size = 3;
-    for (size_t i = 0; i < n; i++)  // escaped, a byte grows to at most 6
-        size += 6 * (strlen (values[i].name) + strlen (values[i].value)) + 8;
-    char *json = malloc (size);
-    if (!json)
-        return NULL;
-    size_t len = 0;
-    json[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t) snprintf (json + len, size - len, "%s\"", i ? ", " : "");
-        len += log_json_escape (json + len, size - len, values[i].name);
-        len += (size_t) snprintf (json + len, size - len, "\": \"");
-        len += log_json_escape (json + len, size - len, values[i].value);
-        json[len++] = '"';
+    json_object *object = json_object_new_object ();
+    bool ok = object != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        json_object *value = json_object_new_string (values[i].value);
+        ok = value && json_object_object_add (object, values[i].name, value) == 0;
+        if (!ok)
+            json_object_put (value);
     }
-    json[len++] = '}';
-    json[len] = 0;
-    return json;
+    const char *text =
+        ok ? json_object_to_json_string_ext (object, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+           : NULL;
+    char *copy = text ? strdup (text) : NULL;
+    json_object_put (object);
+    return copy;
 }
 
 //  Appends n history lines of lead id, all at at_ms, to rows.
