@@ -1,5 +1,6 @@
 /*  task_print: see task_print.h. */
 #include "task_print.h"
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
@@ -42,17 +43,13 @@ s_time (int64_t ms, char *buf, size_t size)
     return buf;
 }
 
-//  Writes text as one field of a line: texts come from people and other
-//  services and may hold anything, but an item must stay on one line.
+//  Writes text as one field of a line ("-" when empty): texts come from
+//  people and other services and may hold anything, but an item must stay
+//  on one line.
 static void
 s_field (const char *text)
 {
-    if (!*text) {
-        fputc ('-', stdout);
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
+    cli_put_line (text);
 }
 
 //  --------------------------------------------------------------------------
