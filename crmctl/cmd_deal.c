@@ -1,7 +1,7 @@
 /*  cmd_deal: see cmd_deal.h. */
 #include "cmd_deal.h"
 #include "cli.h"
-#include "move_args.h"
+#include "record_args.h"
 #include "crm/v1/deals.pb-c.h"
 
 #include <getopt.h>
@@ -38,10 +38,10 @@ static int
 s_move_run (int argc, char **argv, bool lose)
 {
     const char *command = lose ? "deal lose" : "deal move";
-    move_args_t args;
-    if (move_args_parse (&args, lose ? MOVE_ARGS_DEAL_LOSE : MOVE_ARGS_DEAL, command, cmd_deal_usage,
-                         TIMEOUT_MS, argc, argv)) {
-        move_args_release (&args);
+    record_args_t args;
+    if (record_args_move (&args, lose ? RECORD_ARGS_DEAL_LOSE : RECORD_ARGS_DEAL, command, cmd_deal_usage,
+                          TIMEOUT_MS, argc, argv)) {
+        record_args_release (&args);
         return args.rc;
     }
     Crm__V1__MoveDeal move = CRM__V1__MOVE_DEAL__INIT;
@@ -59,7 +59,7 @@ s_move_run (int argc, char **argv, bool lose)
     if (result)
         printf ("deal %" PRIu64 ": %s, version %u\n", result->deal_id, result->stage, result->version);
     crm__v1__move_deal_reply__free_unpacked (result, NULL);
-    move_args_release (&args);
+    record_args_release (&args);
     return rc;
 }
 
@@ -209,31 +209,15 @@ s_print_deals (const Crm__V1__DealList *list, bool json)
 int
 cmd_deal_list_run (int argc, char **argv)
 {
-    enum { O_STAGE = 256, O_USER };
-    static const struct option options[] = {{"stage", required_argument, NULL, O_STAGE},
-                                            {"user", required_argument, NULL, O_USER},
-                                            CLI_OPTION_LIMIT,
-                                            CLI_OPTION_JSON,
-                                            CLI_OPTIONS_COMMON};
-    cli_args_t args = {.no_operands = true,
-                       .command = "deals",
-                       .usage = cmd_deal_usage,
-                       .limit_max = 1000,
-                       .timeout_ms = TIMEOUT_MS};
+    cli_args_t args = {
+        .command = "deals", .usage = cmd_deal_usage, .limit_max = 1000, .timeout_ms = TIMEOUT_MS};
     Crm__V1__ListDeals list = CRM__V1__LIST_DEALS__INIT;
-    int c, rc;
-    while ((c = cli_option (&args, argc, argv, options)) > 0) {
-        if (c == O_STAGE)
-            list.stage = optarg;
-        else
-            list.user = optarg;
-    }
-    if (c < 0)
+    if (record_args_list (&args, true, argc, argv, &list.stage, &list.user))
         return args.rc;
     list.limit = (uint32_t) args.limit;
     Crm__V1__DealList *answer = NULL;
-    rc = cli_fetch (args.command, "deals", "ListDeals", &list.base, args.timeout_ms,
-                    &crm__v1__deal_list__descriptor, (ProtobufCMessage **) &answer);
+    int rc = cli_fetch (args.command, "deals", "ListDeals", &list.base, args.timeout_ms,
+                        &crm__v1__deal_list__descriptor, (ProtobufCMessage **) &answer);
     if (answer)
         s_print_deals (answer, args.json);
     crm__v1__deal_list__free_unpacked (answer, NULL);

@@ -1,7 +1,7 @@
 /*  cmd_funnel: see cmd_funnel.h. */
 #include "cmd_funnel.h"
 #include "cli.h"
-#include "move_args.h"
+#include "record_args.h"
 #include "crm/v1/leads.pb-c.h"
 
 #include <getopt.h>
@@ -43,9 +43,9 @@ int
 cmd_funnel_move_run (int argc, char **argv)
 {
     const char *command = "lead move";
-    move_args_t args;
-    if (move_args_parse (&args, MOVE_ARGS_LEAD, command, cmd_funnel_usage, TIMEOUT_MS, argc, argv)) {
-        move_args_release (&args);
+    record_args_t args;
+    if (record_args_move (&args, RECORD_ARGS_LEAD, command, cmd_funnel_usage, TIMEOUT_MS, argc, argv)) {
+        record_args_release (&args);
         return args.rc;
     }
     Crm__V1__MoveLead move = CRM__V1__MOVE_LEAD__INIT;
@@ -61,7 +61,7 @@ cmd_funnel_move_run (int argc, char **argv)
     if (result)
         printf ("lead %" PRIu64 ": %s, version %u\n", result->lead_id, result->stage, result->version);
     crm__v1__move_lead_reply__free_unpacked (result, NULL);
-    move_args_release (&args);
+    record_args_release (&args);
     return rc;
 }
 
@@ -214,30 +214,12 @@ cmd_funnel_list_run (int argc, char **argv)
 {
     const char *command = argv[0];
     bool leads = strcmp (command, "leads") == 0, contacts = strcmp (command, "contacts") == 0;
-    enum { O_STAGE = 256, O_USER };
-    static const struct option options[] = {{"stage", required_argument, NULL, O_STAGE},
-                                            {"user", required_argument, NULL, O_USER},
-                                            CLI_OPTION_LIMIT,
-                                            CLI_OPTION_JSON,
-                                            CLI_OPTIONS_COMMON};
-    cli_args_t args = {.no_operands = true,
-                       .command = command,
-                       .usage = cmd_funnel_usage,
-                       .limit_max = 1000,
-                       .timeout_ms = TIMEOUT_MS};
+    cli_args_t args = {
+        .command = command, .usage = cmd_funnel_usage, .limit_max = 1000, .timeout_ms = TIMEOUT_MS};
     Crm__V1__ListLeads list_leads = CRM__V1__LIST_LEADS__INIT;
     Crm__V1__ListContacts list_contacts = CRM__V1__LIST_CONTACTS__INIT;
     Crm__V1__ListCompanies list_companies = CRM__V1__LIST_COMPANIES__INIT;
-    int c, rc;
-    while ((c = cli_option (&args, argc, argv, options)) > 0) {
-        if (!leads)
-            return cli_usage_error (command, "--stage and --user are for 'crmctl leads'");
-        if (c == O_STAGE)
-            list_leads.stage = optarg;
-        else
-            list_leads.user = optarg;
-    }
-    if (c < 0)
+    if (record_args_list (&args, leads, argc, argv, &list_leads.stage, &list_leads.user))
         return args.rc;
     list_leads.limit = list_contacts.limit = list_companies.limit = (uint32_t) args.limit;
     const char *type = leads ? "ListLeads" : contacts ? "ListContacts" : "ListCompanies";
@@ -248,7 +230,7 @@ cmd_funnel_list_run (int argc, char **argv)
                                                  : contacts ? &crm__v1__contact_list__descriptor
                                                             : &crm__v1__company_list__descriptor;
     ProtobufCMessage *answer = NULL;
-    rc = cli_fetch (command, "leads", type, request, args.timeout_ms, descriptor, &answer);
+    int rc = cli_fetch (command, "leads", type, request, args.timeout_ms, descriptor, &answer);
     if (answer && leads)
         s_print_leads ((Crm__V1__LeadList *) answer, args.json);
     else if (answer && contacts)

@@ -1,21 +1,21 @@
-/*  move_args: see move_args.h. */
-#include "move_args.h"
+/*  record_args: see record_args.h. */
+#include "record_args.h"
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_SET = 256, O_REASON, O_VERSION, O_AS };
+enum { O_SET = 256, O_REASON, O_VERSION, O_AS, O_STAGE, O_USER };
 
 //  Adds "FIELD=VALUE" to self's fields. Returns CLI_EXIT_OK or the exit code.
 static int
-s_add_set (move_args_t *self, const char *command, const char *arg)
+s_add_set (record_args_t *self, const char *command, const char *arg)
 {
     const char *eq = strchr (arg, '=');
     if (!eq || eq == arg)
         return cli_usage_error (command, "--set wants FIELD=VALUE, got '%s'", arg);
-    if (self->n_set == MOVE_ARGS_SET_MAX)
-        return cli_usage_error (command, "at most %d --set", MOVE_ARGS_SET_MAX);
+    if (self->n_set == RECORD_ARGS_SET_MAX)
+        return cli_usage_error (command, "at most %d --set", RECORD_ARGS_SET_MAX);
     char *name = strndup (arg, (size_t) (eq - arg));
     if (!name)
         return CLI_EXIT_FAIL;
@@ -29,17 +29,17 @@ s_add_set (move_args_t *self, const char *command, const char *arg)
 
 //  Handles option c of kind. Returns CLI_EXIT_OK or the exit code.
 static int
-s_option (move_args_t *self, move_args_kind_t kind, const char *command, int c, const char *arg)
+s_option (record_args_t *self, record_args_kind_t kind, const char *command, int c, const char *arg)
 {
     long version;
     switch (c) {
         case O_SET:
-            if (kind == MOVE_ARGS_DEAL_LOSE)
+            if (kind == RECORD_ARGS_DEAL_LOSE)
                 return cli_usage_error (command, "--set is for 'deal move' (the reason: --reason)");
             return s_add_set (self, command, arg);
         case O_REASON:
             self->reason = arg;
-            if (kind != MOVE_ARGS_DEAL_LOSE)
+            if (kind != RECORD_ARGS_DEAL_LOSE)
                 return cli_usage_error (command, "--reason is for 'deal lose'");
             return CLI_EXIT_OK;
         case O_VERSION:
@@ -52,8 +52,8 @@ s_option (move_args_t *self, move_args_kind_t kind, const char *command, int c, 
 }
 
 int
-move_args_parse (move_args_t *self, move_args_kind_t kind, const char *command, const char *usage,
-                 long timeout_ms, int argc, char **argv)
+record_args_move (record_args_t *self, record_args_kind_t kind, const char *command, const char *usage,
+                  long timeout_ms, int argc, char **argv)
 {
     //  --reason only where deals are moved: for leads it is no option at all.
     static const struct option lead_options[] = {{"set", required_argument, NULL, O_SET},
@@ -67,10 +67,10 @@ move_args_parse (move_args_t *self, move_args_kind_t kind, const char *command, 
                                                  CLI_OPTIONS_COMMON};
     memset (self, 0, sizeof *self);
     self->sender = config_str ("CRM_USER", NULL);
-    bool lose = kind == MOVE_ARGS_DEAL_LOSE;
+    bool lose = kind == RECORD_ARGS_DEAL_LOSE;
     cli_args_t args = {.command = command, .usage = usage, .timeout_ms = timeout_ms};
     int c;
-    while ((c = cli_option (&args, argc, argv, kind == MOVE_ARGS_LEAD ? lead_options : deal_options)) > 0)
+    while ((c = cli_option (&args, argc, argv, kind == RECORD_ARGS_LEAD ? lead_options : deal_options)) > 0)
         if ((self->rc = s_option (self, kind, command, c, optarg)) != CLI_EXIT_OK)
             return -1;
     if (c < 0) {
@@ -83,13 +83,34 @@ move_args_parse (move_args_t *self, move_args_kind_t kind, const char *command, 
     else if (lose && (!self->reason || !*self->reason))
         self->rc = cli_usage_error (command, "wants --reason TEXT: why the deal failed");
     else
-        self->rc = cli_parse_id (command, kind == MOVE_ARGS_LEAD ? "lead" : "deal", argv[optind], &self->id);
+        self->rc =
+            cli_parse_id (command, kind == RECORD_ARGS_LEAD ? "lead" : "deal", argv[optind], &self->id);
     self->stage = lose || self->rc ? NULL : argv[optind + 1];
     return self->rc == CLI_EXIT_OK ? 0 : -1;
 }
 
+int
+record_args_list (cli_args_t *args, bool stage_user, int argc, char **argv, char **stage, char **user)
+{
+    static const struct option options[] = {{"stage", required_argument, NULL, O_STAGE},
+                                            {"user", required_argument, NULL, O_USER},
+                                            CLI_OPTION_LIMIT,
+                                            CLI_OPTION_JSON,
+                                            CLI_OPTIONS_COMMON};
+    args->no_operands = true;
+    int c;
+    while ((c = cli_option (args, argc, argv, options)) > 0) {
+        if (!stage_user) {
+            args->rc = cli_usage_error (args->command, "--stage and --user are for 'crmctl leads'");
+            return -1;
+        }
+        *(c == O_STAGE ? stage : user) = optarg;
+    }
+    return c;
+}
+
 void
-move_args_release (move_args_t *self)
+record_args_release (record_args_t *self)
 {
     for (size_t i = 0; i < self->n_set; i++)
         free (self->names[i]);
