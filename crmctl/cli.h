@@ -200,7 +200,8 @@ int cli_unpack_reply (const char *command, const char *service, const Crm__V1__R
     all. No reply at all is not sent again: it may have been applied; the
     message then ends with hint (cli_no_answer), e.g. "look with 'crmctl
     deal show'". Returns 0 with *reply_p (the caller frees it; it may carry
-    an error), or -1 after printing why. */
+    an error), or -1 after printing why (*reply_p NULL, also when an earlier
+    attempt was answered UNAVAILABLE: that is no longer the outcome). */
 int cli_send_change (const char *command, const char *service, const char *type,
                      const ProtobufCMessage *payload, const char *sender, long timeout_ms, const char *hint,
                      Crm__V1__Reply **reply_p);
