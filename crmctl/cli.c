@@ -269,6 +269,16 @@ cli_put_line (const char *text)
         fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
 }
 
+void
+cli_put_row (const char *const *texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fputs (i ? "  " : "", stdout);
+        cli_put_line (texts[i]);
+    }
+    fputc ('\n', stdout);
+}
+
 const char *
 cli_zone_time (int64_t time_ms, const char *zone, char *buf, size_t size)
 {

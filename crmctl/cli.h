@@ -147,6 +147,10 @@ void cli_list_end (bool json);
     characters as spaces. */
 void cli_put_line (const char *text);
 
+/*  Ends a line of a listing on stdout with n texts as cli_put_line prints
+    them, two spaces apart, and the line end. */
+void cli_put_row (const char *const *texts, size_t n);
+
 /*  Formats time_ms (ms UTC) as "YYYY-MM-DD HH:MM:SS" in zone (the service's:
     the company's) into buf (size bytes) when this host's tzdata has it,
     else as cli_format_time does. The first zone given is the one used.

@@ -153,10 +153,7 @@ s_print_leads (const Crm__V1__LeadList *list, bool json)
         }
         printf ("%" PRIu64 "  %s  %s  v%u  %s  ", l->lead_id, l->stage, l->responsible, l->version,
                 cli_format_time (l->updated_ms, when, sizeof when));
-        cli_put_line (l->name);
-        fputs ("  ", stdout);
-        cli_put_line (l->company);
-        fputc ('\n', stdout);
+        cli_put_row ((const char *[]){l->name, l->company}, 2);
     }
     cli_list_end (json);
 }

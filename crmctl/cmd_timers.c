@@ -32,12 +32,7 @@ s_print (const Crm__V1__TimerList *list)
         //  Keys are chosen by other services and may hold anything, but a
         //  timer must stay on one line.
         printf ("%s  ", cli_format_time (t->due_ms, when, sizeof when));
-        cli_put_line (t->owner);
-        fputs ("  ", stdout);
-        cli_put_line (t->key);
-        fputs ("  ", stdout);
-        cli_put_line (t->correlation_id);
-        fputc ('\n', stdout);
+        cli_put_row ((const char *[]){t->owner, t->key, t->correlation_id}, 3);
     }
     if (list->pending > PENDING_CAP)
         printf ("%d+ pending\n", PENDING_CAP);
