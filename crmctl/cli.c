@@ -114,20 +114,113 @@ cli_format_time (int64_t time_ms, char *buf, size_t size)
     return buf;
 }
 
+//  A client for service's command endpoint that sends as sender (NULL: the
+//  client's default). Returns it, or NULL after printing why.
+static client_t *
+s_client_as (const char *command, const char *service, const char *sender)
+{
+    client_t *client = cli_client (command, service);
+    if (client && sender && client_set_sender (client, sender)) {
+        cli_error (command, "the login '%.40s...' is too long", sender);
+        client_destroy (&client);
+    }
+    return client;
+}
+
+void
+cli_no_answer (const char *command, const char *service, client_t *client, long timeout_ms, const char *hint)
+{
+    cli_error (command, "no answer from %s at %s within %ld ms; is crm-%s running?%s%s%s", service,
+               client_endpoint (client), timeout_ms, service, hint ? " (" : "", hint ? hint : "",
+               hint ? " whether it was done)" : "");
+}
+
 int
 cli_query (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
-           long timeout_ms, Crm__V1__Reply **reply_p)
+           const char *sender, long timeout_ms, Crm__V1__Reply **reply_p)
 {
     *reply_p = NULL;
-    client_t *client = cli_client (command, service);
+    client_t *client = s_client_as (command, service, sender);
     if (!client)
         return -1;
     int rc = client_call (client, type, payload, (int) timeout_ms, reply_p);
     if (rc)
-        cli_error (command, "no answer from %s at %s within %ld ms; is crm-%s running?", service,
-                   client_endpoint (client), timeout_ms, service);
+        cli_no_answer (command, service, client, timeout_ms, NULL);
     client_destroy (&client);
     return rc ? -1 : 0;
+}
+
+int
+cli_refused (const char *command, const Crm__V1__Reply *reply)
+{
+    char text[4096];
+    cli_error (command, "%s", client_error_text (reply->error, text, sizeof text));
+    return CLI_EXIT_FAIL;
+}
+
+int
+cli_fetch (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
+           long timeout_ms, const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
+{
+    Crm__V1__Reply *reply = NULL;
+    *out = NULL;
+    if (cli_query (command, service, type, payload, NULL, timeout_ms, &reply))
+        return CLI_EXIT_FAIL;
+    int rc = cli_unpack_reply (command, service, reply, descriptor->short_name, descriptor, out);
+    crm__v1__reply__free_unpacked (reply, NULL);
+    return rc;
+}
+
+int
+cli_help (const char *usage)
+{
+    fputs ("usage:\n", stdout);
+    fputs (usage, stdout);
+    return CLI_EXIT_OK;
+}
+
+//  ---------------------------------------------------------------- options
+
+int
+cli_option (cli_args_t *args, int argc, char **argv, const struct option *options)
+{
+    if (!args->started) {
+        optind = 0;  // getopt_long starts afresh on each command's argv
+        args->started = true;
+    }
+    int c;
+    while ((c = getopt_long (argc, argv, args->optstring ? args->optstring : ":h", options, NULL)) != -1) {
+        switch (c) {
+            case CLI_OPT_JSON: args->json = true; break;
+            case CLI_OPT_TIMEOUT:
+                if ((args->rc = cli_parse_timeout (args->command, optarg, &args->timeout_ms)))
+                    return -1;
+                break;
+            case CLI_OPT_LIMIT:
+                if (cli_parse_long (optarg, 1, args->limit_max, &args->limit)) {
+                    args->rc =
+                        cli_usage_error (args->command, "--limit wants a number from 1 to %ld, got '%s'",
+                                         args->limit_max, optarg);
+                    return -1;
+                }
+                break;
+            case 'h': args->rc = cli_help (args->usage); return -1;
+            case '?':
+            case ':': args->rc = cli_option_error (args->command, c, argv); return -1;
+            default: return c;
+        }
+    }
+    if (args->no_operands && (args->rc = cli_no_more (args->command, argc, argv, optind)))
+        return -1;
+    return 0;
+}
+
+int
+cli_no_more (const char *command, int argc, char **argv, int first)
+{
+    if (first < argc)
+        return cli_usage_error (command, "unexpected argument '%s'", argv[first]);
+    return CLI_EXIT_OK;
 }
 
 //  ---------------------------------------------------------------- records
@@ -141,6 +234,31 @@ cli_json_string (const char *text)
 }
 
 void
+cli_json_pairs (const char *const *keys, const char *const *texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        printf (", \"%s\": ", keys[i]);
+        cli_json_string (texts[i]);
+    }
+}
+
+void
+cli_list_begin (bool json, size_t n, const char *none)
+{
+    if (json)
+        printf ("[");
+    else if (n == 0)
+        printf ("%s\n", none);
+}
+
+void
+cli_list_end (bool json)
+{
+    if (json)
+        printf ("]\n");
+}
+
+void
 cli_put_line (const char *text)
 {
     if (!*text) {
@@ -149,6 +267,16 @@ cli_put_line (const char *text)
     }
     for (const unsigned char *p = (const unsigned char *) text; *p; p++)
         fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
+}
+
+void
+cli_put_row (const char *const *texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fputs (i ? "  " : "", stdout);
+        cli_put_line (texts[i]);
+    }
+    fputc ('\n', stdout);
 }
 
 const char *
@@ -168,12 +296,9 @@ int
 cli_unpack_reply (const char *command, const char *service, const Crm__V1__Reply *reply, const char *type,
                   const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
 {
-    char text[4096];
     *out = NULL;
-    if (reply->error) {
-        cli_error (command, "%s", client_error_text (reply->error, text, sizeof text));
-        return CLI_EXIT_FAIL;
-    }
+    if (reply->error)
+        return cli_refused (command, reply);
     if (strcmp (reply->type, type) == 0)
         *out = protobuf_c_message_unpack (descriptor, NULL, reply->payload.len, reply->payload.data);
     if (!*out) {
@@ -185,27 +310,23 @@ cli_unpack_reply (const char *command, const char *service, const Crm__V1__Reply
 
 int
 cli_send_change (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
-                 const char *sender, long timeout_ms, const char *look_with, Crm__V1__Reply **reply_p)
+                 const char *sender, long timeout_ms, const char *hint, Crm__V1__Reply **reply_p)
 {
     *reply_p = NULL;
-    client_t *client = cli_client (command, service);
+    client_t *client = s_client_as (command, service, sender);
     if (!client)
         return -1;
-    if (sender && client_set_sender (client, sender)) {
-        cli_error (command, "the login '%.40s...' is too long", sender);
-        client_destroy (&client);
-        return -1;
-    }
     int64_t deadline = clock_mono_ms () + timeout_ms;
     int backoff = 100;
     while (true) {
         int64_t left = deadline - clock_mono_ms ();
         Crm__V1__Reply *reply = NULL;
         if (left <= 0 || client_call (client, type, payload, (int) left, &reply)) {
-            cli_error (command,
-                       "no answer from %s at %s within %ld ms; is crm-%s running? (look with '%s' whether "
-                       "it was done)",
-                       service, client_endpoint (client), timeout_ms, service, look_with);
+            //  What an earlier attempt answered is not the outcome: this
+            //  attempt may have been applied.
+            crm__v1__reply__free_unpacked (*reply_p, NULL);
+            *reply_p = NULL;
+            cli_no_answer (command, service, client, timeout_ms, hint);
             break;
         }
         crm__v1__reply__free_unpacked (*reply_p, NULL);
@@ -217,6 +338,20 @@ cli_send_change (const char *command, const char *service, const char *type, con
     }
     client_destroy (&client);
     return *reply_p ? 0 : -1;
+}
+
+int
+cli_change (const char *command, const char *service, const char *type, const ProtobufCMessage *payload,
+            const char *sender, long timeout_ms, const char *hint,
+            const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
+{
+    Crm__V1__Reply *reply = NULL;
+    *out = NULL;
+    if (cli_send_change (command, service, type, payload, sender, timeout_ms, hint, &reply))
+        return CLI_EXIT_FAIL;
+    int rc = cli_unpack_reply (command, service, reply, descriptor->short_name, descriptor, out);
+    crm__v1__reply__free_unpacked (reply, NULL);
+    return rc;
 }
 
 void
@@ -275,10 +410,7 @@ cli_history_json (Crm__V1__HistoryEntry *const *history, size_t n, const char *z
         const char *keys[] = {"at", "actor", "rule", "action", "detail"};
         const char *texts[] = {cli_zone_time (h->at_ms, zone, when, sizeof when), h->actor, h->rule,
                                h->action, h->detail};
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            printf (", \"%s\": ", keys[k]);
-            cli_json_string (texts[k]);
-        }
+        cli_json_pairs (keys, texts, sizeof keys / sizeof keys[0]);
         printf ("}");
     }
     printf ("]");
@@ -300,4 +432,25 @@ cli_parse_id (const char *command, const char *what, const char *arg, uint64_t *
         return cli_usage_error (command, "ID must be a %s number, got '%s'", what, arg ? arg : "");
     *id = (uint64_t) value;
     return CLI_EXIT_OK;
+}
+
+int
+cli_show_record (const cli_show_t *show, ProtobufCMessage *request, uint64_t *id, int argc, char **argv)
+{
+    static const struct option options[] = {CLI_OPTION_JSON, CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = show->command, .usage = show->usage, .timeout_ms = show->timeout_ms};
+    if (cli_option (&args, argc, argv, options))
+        return args.rc;
+    if (argc - optind != 1)
+        return cli_usage_error (show->command, "wants one ID");
+    int rc = cli_parse_id (show->command, show->what, argv[optind], id);
+    ProtobufCMessage *answer = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_fetch (show->command, show->service, show->type, request, args.timeout_ms, show->answer,
+                        &answer);
+    if (answer) {
+        (args.json ? show->print_json : show->print_text) (answer);
+        protobuf_c_message_free_unpacked (answer, NULL);
+    }
+    return rc;
 }

@@ -26,18 +26,6 @@ const char cmd_deadletters_usage[] =
 
 static const char *s_services[] = {"leads", "deals", "tasks", "notifier", "timer"};
 
-//  Writes text on one line: reasons may quote what a sender wrote.
-static void
-s_put_field (const char *text)
-{
-    if (!*text) {
-        fputc ('-', stdout);
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
-}
-
 static void
 s_print_json (const char *service, const Crm__V1__DeadLetter *d)
 {
@@ -60,12 +48,12 @@ s_print_row (const char *service, const Crm__V1__DeadLetter *d)
     if (d->sequence)
         snprintf (seq, sizeof seq, "%" PRIu64, d->sequence);
     printf ("%-9s %6" PRIu64 "  %-22s ", service, d->id, cli_format_time (d->received_ms, when, sizeof when));
-    s_put_field (d->source);
+    cli_put_line (d->source);
     printf ("  %s  ", seq);
-    s_put_field (d->type);
+    cli_put_line (d->type);
     printf ("  retries=%" PRIu32 "%s%s  ", d->retries, d->retryable ? "" : " not-retryable",
             d->retried_ms ? " applied" : "");
-    s_put_field (d->reason);
+    cli_put_line (d->reason);  // on one line: reasons may quote what a sender wrote
     fputc ('\n', stdout);
 }
 
@@ -75,7 +63,7 @@ s_list (const char *service, const Crm__V1__ListDeadLetters *request, long timeo
         uint64_t *open)
 {
     Crm__V1__Reply *reply = NULL;
-    if (cli_query (CMD, service, "ListDeadLetters", &request->base, timeout_ms, &reply))
+    if (cli_query (CMD, service, "ListDeadLetters", &request->base, NULL, timeout_ms, &reply))
         return -1;
     char text[2048];
     Crm__V1__DeadLetterList *list = NULL;
@@ -103,7 +91,7 @@ s_retry (const char *service, uint64_t id, long timeout_ms)
     Crm__V1__RetryDeadLetter request = CRM__V1__RETRY_DEAD_LETTER__INIT;
     request.id = id;
     Crm__V1__Reply *reply = NULL;
-    if (cli_query (CMD " retry", service, "RetryDeadLetter", &request.base, timeout_ms, &reply))
+    if (cli_query (CMD " retry", service, "RetryDeadLetter", &request.base, NULL, timeout_ms, &reply))
         return CLI_EXIT_FAIL;
     char text[2048];
     int rc = CLI_EXIT_FAIL;
@@ -137,42 +125,26 @@ s_known (const char *service)
 int
 cmd_deadletters_run (int argc, char **argv)
 {
-    enum { O_SERVICE = 256, O_ALL, O_LIMIT, O_JSON, O_TIMEOUT };
-    static const struct option options[] = {
-        {"service", required_argument, NULL, O_SERVICE},
-        {"all", no_argument, NULL, O_ALL},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"json", no_argument, NULL, O_JSON},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_SERVICE = 256, O_ALL };
+    static const struct option options[] = {{"service", required_argument, NULL, O_SERVICE},
+                                            {"all", no_argument, NULL, O_ALL},
+                                            CLI_OPTION_LIMIT,
+                                            CLI_OPTION_JSON,
+                                            CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = CMD, .usage = cmd_deadletters_usage, .limit_max = 1000, .timeout_ms = 3000};
     Crm__V1__ListDeadLetters request = CRM__V1__LIST_DEAD_LETTERS__INIT;
     const char *service = NULL;
-    bool json = false;
-    long limit = 0, timeout_ms = 3000;
     int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_SERVICE: service = optarg; break;
-            case O_ALL: request.include_retried = true; break;
-            case O_JSON: json = true; break;
-            case O_LIMIT:
-                if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (CMD, "--limit wants a number from 1 to 1000, got '%s'", optarg);
-                break;
-            case O_TIMEOUT:
-                if (cli_parse_long (optarg, 1, 24L * 3600 * 1000, &timeout_ms))
-                    return cli_usage_error (CMD, "--timeout wants milliseconds, got '%s'", optarg);
-                break;
-            case 'h':
-                fputs ("usage:\n", stdout);
-                fputs (cmd_deadletters_usage, stdout);
-                return CLI_EXIT_OK;
-            default: return cli_option_error (CMD, c, argv);
-        }
+    while ((c = cli_option (&args, argc, argv, options)) > 0) {
+        if (c == O_SERVICE)
+            service = optarg;
+        else
+            request.include_retried = true;
     }
+    if (c < 0)
+        return args.rc;
+    bool json = args.json;
+    long timeout_ms = args.timeout_ms;
     if (service && !s_known (service))
         return cli_usage_error (CMD, "--service: '%s' is not leads, deals, tasks, notifier or timer",
                                 service);
@@ -182,14 +154,14 @@ cmd_deadletters_run (int argc, char **argv)
             return cli_usage_error (CMD " retry",
                                     "wants the dead letter's id (crmctl deadletters lists them)");
         if (optind + 2 < argc)
-            return cli_usage_error (CMD " retry", "unexpected argument '%s'", argv[optind + 2]);
+            return cli_no_more (CMD " retry", argc, argv, optind + 2);
         if (!service)
             return cli_usage_error (CMD " retry", "--service S is required: ids are per service");
         return s_retry (service, (uint64_t) id, timeout_ms);
     }
     if (optind < argc)
-        return cli_usage_error (CMD, "unexpected argument '%s'", argv[optind]);
-    request.limit = (uint32_t) limit;
+        return cli_no_more (CMD, argc, argv, optind);
+    request.limit = (uint32_t) args.limit;
 
     int rc = CLI_EXIT_OK;
     if (!json)

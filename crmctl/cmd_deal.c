@@ -1,7 +1,7 @@
 /*  cmd_deal: see cmd_deal.h. */
 #include "cmd_deal.h"
 #include "cli.h"
-#include "config.h"
+#include "record_args.h"
 #include "crm/v1/deals.pb-c.h"
 
 #include <getopt.h>
@@ -13,7 +13,6 @@
 #include <string.h>
 
 #define TIMEOUT_MS 10000
-#define MAX_SET 64
 
 const char cmd_deal_usage[] =
     "  crmctl deal move ID STAGE [--set FIELD=VALUE ...] [--version N] [--as LOGIN]\n"
@@ -33,124 +32,43 @@ const char cmd_deal_usage[] =
     "      Deals, newest first (at most N, 1 to 1000, default 100), of stage S and\n"
     "      responsible U if given.\n";
 
-static int
-s_help (void)
-{
-    fputs ("usage:\n", stdout);
-    fputs (cmd_deal_usage, stdout);
-    return CLI_EXIT_OK;
-}
-
 //  ---------------------------------------------------------------- move, lose
-
-//  Sends a MoveDeal or LoseDeal and prints "deal ID: STAGE, version N".
-static int
-s_change (const char *command, const char *type, const ProtobufCMessage *payload, const char *sender,
-          long timeout_ms)
-{
-    Crm__V1__Reply *reply = NULL;
-    if (cli_send_change (command, "deals", type, payload, sender, timeout_ms, "crmctl deal show", &reply))
-        return CLI_EXIT_FAIL;
-    Crm__V1__MoveDealReply *result = NULL;
-    int rc = cli_unpack_reply (command, "deals", reply, "MoveDealReply",
-                               &crm__v1__move_deal_reply__descriptor, (ProtobufCMessage **) &result);
-    if (result)
-        printf ("deal %" PRIu64 ": %s, version %u\n", result->deal_id, result->stage, result->version);
-    crm__v1__move_deal_reply__free_unpacked (result, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
-    return rc;
-}
 
 static int
 s_move_run (int argc, char **argv, bool lose)
 {
     const char *command = lose ? "deal lose" : "deal move";
-    enum { O_SET = 256, O_REASON, O_VERSION, O_AS, O_TIMEOUT };
-    static const struct option options[] = {
-        {"set", required_argument, NULL, O_SET},
-        {"reason", required_argument, NULL, O_REASON},
-        {"version", required_argument, NULL, O_VERSION},
-        {"as", required_argument, NULL, O_AS},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    Crm__V1__FieldValue values[MAX_SET];
-    Crm__V1__FieldValue *set[MAX_SET];
-    char *names[MAX_SET] = {0};
+    record_args_t args;
+    if (record_args_move (&args, lose ? RECORD_ARGS_DEAL_LOSE : RECORD_ARGS_DEAL, command, cmd_deal_usage,
+                          TIMEOUT_MS, argc, argv)) {
+        record_args_release (&args);
+        return args.rc;
+    }
     Crm__V1__MoveDeal move = CRM__V1__MOVE_DEAL__INIT;
     Crm__V1__LoseDeal loss = CRM__V1__LOSE_DEAL__INIT;
-    long version = 0, timeout_ms = TIMEOUT_MS;
-    const char *sender = config_str ("CRM_USER", NULL), *reason = NULL;
-    int c, rc = CLI_EXIT_OK;
-    optind = 0;
-    while (rc == CLI_EXIT_OK && (c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_SET: {
-                char *eq = strchr (optarg, '=');
-                if (lose)
-                    rc = cli_usage_error (command, "--set is for 'deal move' (the reason: --reason)");
-                else if (!eq || eq == optarg)
-                    rc = cli_usage_error (command, "--set wants FIELD=VALUE, got '%s'", optarg);
-                else if (move.n_set == MAX_SET)
-                    rc = cli_usage_error (command, "at most %d --set", MAX_SET);
-                else if (!(names[move.n_set] = strndup (optarg, (size_t) (eq - optarg))))
-                    rc = CLI_EXIT_FAIL;
-                else {
-                    crm__v1__field_value__init (&values[move.n_set]);
-                    values[move.n_set].name = names[move.n_set];
-                    values[move.n_set].value = eq + 1;
-                    set[move.n_set] = &values[move.n_set];
-                    move.n_set++;
-                }
-                break;
-            }
-            case O_REASON:
-                if (!lose)
-                    rc = cli_usage_error (command, "--reason is for 'deal lose'");
-                reason = optarg;
-                break;
-            case O_VERSION:
-                if (cli_parse_long (optarg, 1, UINT32_MAX, &version))
-                    rc = cli_usage_error (command, "--version wants a version number, got '%s'", optarg);
-                break;
-            case O_AS: sender = optarg; break;
-            case O_TIMEOUT: rc = cli_parse_timeout (command, optarg, &timeout_ms); break;
-            case 'h': rc = s_help (); goto cleanup;
-            default: rc = cli_option_error (command, c, argv);
-        }
-    }
-    if (rc == CLI_EXIT_OK && argc - optind != (lose ? 1 : 2))
-        rc = cli_usage_error (command, lose ? "wants one ID" : "wants ID and STAGE");
-    if (rc == CLI_EXIT_OK && lose && (!reason || !*reason))
-        rc = cli_usage_error (command, "wants --reason TEXT: why the deal failed");
-    if (rc == CLI_EXIT_OK)
-        rc = cli_parse_id (command, "deal", argv[optind], lose ? &loss.deal_id : &move.deal_id);
-    if (rc != CLI_EXIT_OK)
-        goto cleanup;
-    if (lose) {
-        loss.reason = (char *) reason;
-        loss.version = (uint32_t) version;
-        rc = s_change (command, "LoseDeal", &loss.base, sender, timeout_ms);
-    }
-    else {
-        move.stage = argv[optind + 1];
-        move.set = set;
-        move.version = (uint32_t) version;
-        rc = s_change (command, "MoveDeal", &move.base, sender, timeout_ms);
-    }
-
-cleanup:
-    for (size_t i = 0; i < MAX_SET; i++)
-        free (names[i]);
+    move.deal_id = loss.deal_id = args.id;
+    move.version = loss.version = args.version;
+    move.stage = (char *) args.stage;
+    move.set = args.set;
+    move.n_set = args.n_set;
+    loss.reason = (char *) args.reason;
+    Crm__V1__MoveDealReply *result = NULL;
+    int rc = cli_change (command, "deals", lose ? "LoseDeal" : "MoveDeal", lose ? &loss.base : &move.base,
+                         args.sender, args.timeout_ms, "look with 'crmctl deal show'",
+                         &crm__v1__move_deal_reply__descriptor, (ProtobufCMessage **) &result);
+    if (result)
+        printf ("deal %" PRIu64 ": %s, version %u\n", result->deal_id, result->stage, result->version);
+    crm__v1__move_deal_reply__free_unpacked (result, NULL);
+    record_args_release (&args);
     return rc;
 }
 
 //  ---------------------------------------------------------------- show
 
 static void
-s_show_text (const Crm__V1__DealDetail *d)
+s_show_text (const ProtobufCMessage *answer)
 {
+    const Crm__V1__DealDetail *d = (const Crm__V1__DealDetail *) answer;
     const Crm__V1__LeadReceived *c = d->client;
     const char *zone = d->time_zone;
     char when[64];
@@ -195,19 +113,10 @@ s_show_text (const Crm__V1__DealDetail *d)
     cli_history_text (d->history, d->n_history, zone);
 }
 
-//  Prints ", \"key\": " and the JSON string of each of n keys and texts.
 static void
-s_json_pairs (const char *const *keys, const char *const *texts, size_t n)
+s_show_json (const ProtobufCMessage *answer)
 {
-    for (size_t i = 0; i < n; i++) {
-        printf (", \"%s\": ", keys[i]);
-        cli_json_string (texts[i]);
-    }
-}
-
-static void
-s_show_json (const Crm__V1__DealDetail *d)
-{
+    const Crm__V1__DealDetail *d = (const Crm__V1__DealDetail *) answer;
     const Crm__V1__LeadReceived *c = d->client;
     const char *zone = d->time_zone;
     char when[64];
@@ -219,7 +128,7 @@ s_show_json (const Crm__V1__DealDetail *d)
     const char *texts[] = {
         d->pipeline,      d->stage,          d->stage_name,     d->responsible,      d->title,           zone,
         c ? c->name : "", c ? c->phone : "", c ? c->email : "", c ? c->company : "", c ? c->comment : ""};
-    s_json_pairs (keys, texts, sizeof keys / sizeof keys[0]);
+    cli_json_pairs (keys, texts, sizeof keys / sizeof keys[0]);
     printf (", \"fields\": ");
     cli_fields_json (d->fields, d->n_fields);
     printf (", \"tasks\": [");
@@ -229,7 +138,7 @@ s_show_json (const Crm__V1__DealDetail *d)
                 t->completed ? "true" : "false");
         const char *tk[] = {"request_key", "tag", "title", "responsible", "rule"};
         const char *tv[] = {t->request_key, t->tag, t->title, t->responsible, t->rule};
-        s_json_pairs (tk, tv, 5);
+        cli_json_pairs (tk, tv, 5);
         printf ("}");
     }
     printf ("], \"timers\": [");
@@ -238,7 +147,7 @@ s_show_json (const Crm__V1__DealDetail *d)
         printf ("%s{\"due_ms\": %" PRId64, i ? ", " : "", t->due_ms);
         const char *tk[] = {"key", "timer", "due"};
         const char *tv[] = {t->key, t->timer, cli_zone_time (t->due_ms, zone, when, sizeof when)};
-        s_json_pairs (tk, tv, 3);
+        cli_json_pairs (tk, tv, 3);
         printf ("}");
     }
     printf ("], \"history\": ");
@@ -249,47 +158,11 @@ s_show_json (const Crm__V1__DealDetail *d)
 static int
 s_show_run (int argc, char **argv)
 {
-    const char *command = "deal show";
-    enum { O_JSON = 256, O_TIMEOUT };
-    static const struct option options[] = {
-        {"json", no_argument, NULL, O_JSON},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    Crm__V1__ShowDeal show = CRM__V1__SHOW_DEAL__INIT;
-    long timeout_ms = TIMEOUT_MS;
-    bool json = false;
-    int c, rc;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_JSON: json = true; break;
-            case O_TIMEOUT:
-                if ((rc = cli_parse_timeout (command, optarg, &timeout_ms)))
-                    return rc;
-                break;
-            case 'h': return s_help ();
-            default: return cli_option_error (command, c, argv);
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage_error (command, "wants one ID");
-    if ((rc = cli_parse_id (command, "deal", argv[optind], &show.deal_id)))
-        return rc;
-    Crm__V1__Reply *reply = NULL;
-    if (cli_query (command, "deals", "ShowDeal", &show.base, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
-    Crm__V1__DealDetail *detail = NULL;
-    rc = cli_unpack_reply (command, "deals", reply, "DealDetail", &crm__v1__deal_detail__descriptor,
-                           (ProtobufCMessage **) &detail);
-    if (detail && json)
-        s_show_json (detail);
-    else if (detail)
-        s_show_text (detail);
-    crm__v1__deal_detail__free_unpacked (detail, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
-    return rc;
+    static const cli_show_t show = {"deal show", cmd_deal_usage, "deal",
+                                    "deals",     "ShowDeal",     &crm__v1__deal_detail__descriptor,
+                                    s_show_text, s_show_json,    TIMEOUT_MS};
+    Crm__V1__ShowDeal request = CRM__V1__SHOW_DEAL__INIT;
+    return cli_show_record (&show, &request.base, &request.deal_id, argc, argv);
 }
 
 int
@@ -302,7 +175,7 @@ cmd_deal_run (int argc, char **argv)
     if (strcmp (argv[1], "show") == 0)
         return s_show_run (argc - 1, argv + 1);
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "help") == 0)
-        return s_help ();
+        return cli_help (cmd_deal_usage);
     return cli_usage_error ("deal", "unknown deal command '%s' (known: move, lose, show)", argv[1]);
 }
 
@@ -312,10 +185,7 @@ static void
 s_print_deals (const Crm__V1__DealList *list, bool json)
 {
     char when[64];
-    if (json)
-        printf ("[");
-    else if (list->n_deals == 0)
-        printf ("no deals\n");
+    cli_list_begin (json, list->n_deals, "no deals");
     for (size_t i = 0; i < list->n_deals; i++) {
         const Crm__V1__DealSummary *d = list->deals[i];
         if (json) {
@@ -324,7 +194,7 @@ s_print_deals (const Crm__V1__DealList *list, bool json)
                     i ? ", " : "", d->deal_id, d->lead_id, d->version, d->updated_ms);
             const char *keys[] = {"stage", "responsible", "title"};
             const char *texts[] = {d->stage, d->responsible, d->title};
-            s_json_pairs (keys, texts, 3);
+            cli_json_pairs (keys, texts, 3);
             printf ("}");
             continue;
         }
@@ -333,59 +203,23 @@ s_print_deals (const Crm__V1__DealList *list, bool json)
         cli_put_line (d->title);
         printf ("  lead %" PRIu64 "\n", d->lead_id);
     }
-    if (json)
-        printf ("]\n");
+    cli_list_end (json);
 }
 
 int
 cmd_deal_list_run (int argc, char **argv)
 {
-    const char *command = "deals";
-    enum { O_STAGE = 256, O_USER, O_LIMIT, O_JSON, O_TIMEOUT };
-    static const struct option options[] = {
-        {"stage", required_argument, NULL, O_STAGE},
-        {"user", required_argument, NULL, O_USER},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"json", no_argument, NULL, O_JSON},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    cli_args_t args = {
+        .command = "deals", .usage = cmd_deal_usage, .limit_max = 1000, .timeout_ms = TIMEOUT_MS};
     Crm__V1__ListDeals list = CRM__V1__LIST_DEALS__INIT;
-    long limit = 0, timeout_ms = TIMEOUT_MS;
-    bool json = false;
-    int c, rc;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_STAGE: list.stage = optarg; break;
-            case O_USER: list.user = optarg; break;
-            case O_LIMIT:
-                if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (command, "--limit wants a number from 1 to 1000, got '%s'",
-                                            optarg);
-                break;
-            case O_JSON: json = true; break;
-            case O_TIMEOUT:
-                if ((rc = cli_parse_timeout (command, optarg, &timeout_ms)))
-                    return rc;
-                break;
-            case 'h': return s_help ();
-            default: return cli_option_error (command, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error (command, "unexpected argument '%s'", argv[optind]);
-    list.limit = (uint32_t) limit;
-    Crm__V1__Reply *reply = NULL;
-    if (cli_query (command, "deals", "ListDeals", &list.base, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
+    if (record_args_list (&args, true, argc, argv, &list.stage, &list.user))
+        return args.rc;
+    list.limit = (uint32_t) args.limit;
     Crm__V1__DealList *answer = NULL;
-    rc = cli_unpack_reply (command, "deals", reply, "DealList", &crm__v1__deal_list__descriptor,
-                           (ProtobufCMessage **) &answer);
+    int rc = cli_fetch (args.command, "deals", "ListDeals", &list.base, args.timeout_ms,
+                        &crm__v1__deal_list__descriptor, (ProtobufCMessage **) &answer);
     if (answer)
-        s_print_deals (answer, json);
+        s_print_deals (answer, args.json);
     crm__v1__deal_list__free_unpacked (answer, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
     return rc;
 }

@@ -121,21 +121,16 @@ static int
 s_print_result (const Crm__V1__Reply *reply, const Crm__V1__LeadReceived *lead, int timeout_ms)
 {
     char text[2048];
-    if (reply->error) {
-        if (s_retryable (reply))
-            cli_error (CMD, "still unavailable after %d ms: %s", timeout_ms,
-                       client_error_text (reply->error, text, sizeof text));
-        else
-            cli_error (CMD, "%s", client_error_text (reply->error, text, sizeof text));
+    if (s_retryable (reply)) {
+        cli_error (CMD, "still unavailable after %d ms: %s", timeout_ms,
+                   client_error_text (reply->error, text, sizeof text));
         return CLI_EXIT_FAIL;
     }
     Crm__V1__SubmitLeadReply *result = NULL;
-    if (strcmp (reply->type, "SubmitLeadReply") == 0)
-        result = crm__v1__submit_lead_reply__unpack (NULL, reply->payload.len, reply->payload.data);
-    if (!result) {
-        cli_error (CMD, "unexpected reply from leads (type '%s')", reply->type);
-        return CLI_EXIT_FAIL;
-    }
+    int rc = cli_unpack_reply (CMD, "leads", reply, "SubmitLeadReply",
+                               &crm__v1__submit_lead_reply__descriptor, (ProtobufCMessage **) &result);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (result->created)
         printf ("lead %llu created\n", (unsigned long long) result->lead_id);
     else
@@ -148,35 +143,20 @@ s_print_result (const Crm__V1__Reply *reply, const Crm__V1__LeadReceived *lead, 
 static int
 s_submit_run (int argc, char **argv)
 {
-    enum {
-        O_SOURCE = 256,
-        O_EXTERNAL,
-        O_NAME,
-        O_PHONE,
-        O_EMAIL,
-        O_COMPANY,
-        O_COMMENT,
-        O_RESPONSIBLE,
-        O_TIMEOUT
-    };
-    static const struct option options[] = {
-        {"source-system", required_argument, NULL, O_SOURCE},
-        {"external-id", required_argument, NULL, O_EXTERNAL},
-        {"name", required_argument, NULL, O_NAME},
-        {"phone", required_argument, NULL, O_PHONE},
-        {"email", required_argument, NULL, O_EMAIL},
-        {"company", required_argument, NULL, O_COMPANY},
-        {"comment", required_argument, NULL, O_COMMENT},
-        {"responsible", required_argument, NULL, O_RESPONSIBLE},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_SOURCE = 256, O_EXTERNAL, O_NAME, O_PHONE, O_EMAIL, O_COMPANY, O_COMMENT, O_RESPONSIBLE };
+    static const struct option options[] = {{"source-system", required_argument, NULL, O_SOURCE},
+                                            {"external-id", required_argument, NULL, O_EXTERNAL},
+                                            {"name", required_argument, NULL, O_NAME},
+                                            {"phone", required_argument, NULL, O_PHONE},
+                                            {"email", required_argument, NULL, O_EMAIL},
+                                            {"company", required_argument, NULL, O_COMPANY},
+                                            {"comment", required_argument, NULL, O_COMMENT},
+                                            {"responsible", required_argument, NULL, O_RESPONSIBLE},
+                                            CLI_OPTIONS_COMMON};
+    cli_args_t args = {.no_operands = true, .command = CMD, .usage = cmd_lead_usage, .timeout_ms = 10000};
     Crm__V1__LeadReceived lead = CRM__V1__LEAD_RECEIVED__INIT;
-    long timeout_ms = 10000;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+    int c, rc;
+    while ((c = cli_option (&args, argc, argv, options)) > 0) {
         switch (c) {
             case O_SOURCE: lead.source_system = optarg; break;
             case O_EXTERNAL: lead.external_id = optarg; break;
@@ -185,33 +165,24 @@ s_submit_run (int argc, char **argv)
             case O_EMAIL: lead.email = optarg; break;
             case O_COMPANY: lead.company = optarg; break;
             case O_COMMENT: lead.comment = optarg; break;
-            case O_RESPONSIBLE: lead.responsible = optarg; break;
-            case O_TIMEOUT:
-                if (cli_parse_long (optarg, 1, 24L * 3600 * 1000, &timeout_ms))
-                    return cli_usage_error (CMD, "--timeout wants milliseconds, got '%s'", optarg);
-                break;
-            case 'h':
-                fputs ("usage:\n", stdout);
-                fputs (cmd_lead_usage, stdout);
-                return CLI_EXIT_OK;
-            default: return cli_option_error (CMD, c, argv);
+            default: lead.responsible = optarg; break;  // O_RESPONSIBLE
         }
     }
-    if (optind < argc)
-        return cli_usage_error (CMD, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return args.rc;
     if (!*lead.source_system)
         return cli_usage_error (CMD, "--source-system is required");
     if (!*lead.external_id)
         return cli_usage_error (CMD, "--external-id is required");
 
-    int rc = CLI_EXIT_FAIL;
+    long timeout_ms = args.timeout_ms;
+    rc = CLI_EXIT_FAIL;
     Crm__V1__Reply *reply = NULL;
     client_t *client = cli_client (CMD, "leads");
     if (!client)
         goto cleanup;
     if (s_submit (client, &lead, (int) timeout_ms, &reply)) {
-        cli_error (CMD, "no answer from leads at %s within %ld ms; is crm-leads running?",
-                   client_endpoint (client), timeout_ms);
+        cli_no_answer (CMD, "leads", client, timeout_ms, NULL);
         goto cleanup;
     }
     rc = s_print_result (reply, &lead, (int) timeout_ms);
@@ -234,8 +205,7 @@ cmd_lead_run (int argc, char **argv)
     if (strcmp (argv[1], "show") == 0)
         return cmd_funnel_show_run (argc - 1, argv + 1);
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "help") == 0) {
-        fputs ("usage:\n", stdout);
-        fputs (cmd_lead_usage, stdout);
+        cli_help (cmd_lead_usage);
         fputs (cmd_funnel_usage, stdout);
         return CLI_EXIT_OK;
     }

@@ -35,21 +35,9 @@ s_put_line (const char *text)
         fputc (*p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p, stdout);
 }
 
-static int
-s_print (const Crm__V1__Reply *reply, const char *user)
+static void
+s_print (const Crm__V1__NotificationList *list, const char *user)
 {
-    char text[2048];
-    if (reply->error) {
-        cli_error (CMD, "%s", client_error_text (reply->error, text, sizeof text));
-        return CLI_EXIT_FAIL;
-    }
-    Crm__V1__NotificationList *list = NULL;
-    if (strcmp (reply->type, "NotificationList") == 0)
-        list = crm__v1__notification_list__unpack (NULL, reply->payload.len, reply->payload.data);
-    if (!list) {
-        cli_error (CMD, "unexpected reply from notifier (type '%s')", reply->type);
-        return CLI_EXIT_FAIL;
-    }
     if (list->n_notifications == 0)
         printf ("no notifications for %s\n", user);
     for (size_t i = 0; i < list->n_notifications; i++) {
@@ -64,130 +52,82 @@ s_print (const Crm__V1__Reply *reply, const char *user)
                     n->deliveries[d]->attempts, n->deliveries[d]->attempts == 1 ? "" : "s");
         fputc ('\n', stdout);
     }
-    crm__v1__notification_list__free_unpacked (list, NULL);
-    return CLI_EXIT_OK;
 }
 
 int
 cmd_notifications_run (int argc, char **argv)
 {
-    enum { O_USER = 256, O_UNREAD, O_LIMIT, O_TIMEOUT };
-    static const struct option options[] = {
-        {"user", required_argument, NULL, O_USER},
-        {"unread", no_argument, NULL, O_UNREAD},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_USER = 256, O_UNREAD };
+    static const struct option options[] = {{"user", required_argument, NULL, O_USER},
+                                            {"unread", no_argument, NULL, O_UNREAD},
+                                            CLI_OPTION_LIMIT,
+                                            CLI_OPTIONS_COMMON};
+    cli_args_t args = {.no_operands = true,
+                       .command = CMD,
+                       .usage = cmd_notifications_usage,
+                       .limit_max = 100000,
+                       .timeout_ms = 5000};
     Crm__V1__ListNotifications request = CRM__V1__LIST_NOTIFICATIONS__INIT;
-    long limit = 0, timeout_ms = 5000;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_USER: request.recipient = optarg; break;
-            case O_UNREAD: request.unread = true; break;
-            case O_LIMIT:
-                if (cli_parse_long (optarg, 1, 100000, &limit))
-                    return cli_usage_error (CMD, "--limit wants a number from 1 to 100000, got '%s'", optarg);
-                break;
-            case O_TIMEOUT:
-                if (cli_parse_long (optarg, 1, 24L * 3600 * 1000, &timeout_ms))
-                    return cli_usage_error (CMD, "--timeout wants milliseconds, got '%s'", optarg);
-                break;
-            case 'h':
-                fputs ("usage:\n", stdout);
-                fputs (cmd_notifications_usage, stdout);
-                return CLI_EXIT_OK;
-            default: return cli_option_error (CMD, c, argv);
-        }
+    int c, rc;
+    while ((c = cli_option (&args, argc, argv, options)) > 0) {
+        if (c == O_USER)
+            request.recipient = optarg;
+        else
+            request.unread = true;
     }
-    if (optind < argc)
-        return cli_usage_error (CMD, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return args.rc;
     if (!*request.recipient)
         return cli_usage_error (CMD, "--user is required");
-    request.limit = (uint32_t) limit;
-
-    Crm__V1__Reply *reply = NULL;
-    if (cli_query (CMD, "notifier", "ListNotifications", &request.base, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
-    int rc = s_print (reply, request.recipient);
-    crm__v1__reply__free_unpacked (reply, NULL);
+    request.limit = (uint32_t) args.limit;
+    Crm__V1__NotificationList *list = NULL;
+    rc = cli_fetch (CMD, "notifier", "ListNotifications", &request.base, args.timeout_ms,
+                    &crm__v1__notification_list__descriptor, (ProtobufCMessage **) &list);
+    if (list)
+        s_print (list, request.recipient);
+    crm__v1__notification_list__free_unpacked (list, NULL);
     return rc;
 }
 
 int
 cmd_notification_run (int argc, char **argv)
 {
-    enum { O_AS = 256, O_TIMEOUT };
-    static const struct option options[] = {
-        {"as", required_argument, NULL, O_AS},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_AS = 256 };
+    static const struct option options[] = {{"as", required_argument, NULL, O_AS}, CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = CMD_READ, .usage = cmd_notifications_usage, .timeout_ms = 5000};
     const char *sender = config_str ("CRM_USER", config_str ("USER", NULL));
-    long id = 0, timeout_ms = 5000;
-    int c;
+    long id = 0;
+    int c, rc;
     if (argc < 2 || strcmp (argv[1], "read") != 0) {
-        if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-            fputs ("usage:\n", stdout);
-            fputs (cmd_notifications_usage, stdout);
-            return CLI_EXIT_OK;
-        }
+        if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+            return cli_help (cmd_notifications_usage);
         return cli_usage_error ("notification", "what to do? (known: read ID)");
     }
     argc--, argv++;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_AS: sender = optarg; break;
-            case O_TIMEOUT:
-                if (cli_parse_long (optarg, 1, 24L * 3600 * 1000, &timeout_ms))
-                    return cli_usage_error (CMD_READ, "--timeout wants milliseconds, got '%s'", optarg);
-                break;
-            case 'h':
-                fputs ("usage:\n", stdout);
-                fputs (cmd_notifications_usage, stdout);
-                return CLI_EXIT_OK;
-            default: return cli_option_error (CMD_READ, c, argv);
-        }
-    }
+    while ((c = cli_option (&args, argc, argv, options)) > 0)
+        sender = optarg;  // O_AS
+    if (c < 0)
+        return args.rc;
     if (optind >= argc)
         return cli_usage_error (CMD_READ, "which notification? give its ID");
     if (cli_parse_long (argv[optind], 1, LONG_MAX, &id))
         return cli_usage_error (CMD_READ, "the ID is a positive number, got '%s'", argv[optind]);
-    if (optind + 1 < argc)
-        return cli_usage_error (CMD_READ, "unexpected argument '%s'", argv[optind + 1]);
+    if ((rc = cli_no_more (CMD_READ, argc, argv, optind + 1)))
+        return rc;
     if (!sender || !*sender)
         return cli_usage_error (CMD_READ, "who are you? give --as LOGIN (or set CRM_USER)");
 
     Crm__V1__MarkNotificationRead mark = CRM__V1__MARK_NOTIFICATION_READ__INIT;
     mark.notification_id = (uint64_t) id;
-    client_t *client = cli_client (CMD_READ, "notifier");
-    if (!client)
-        return CLI_EXIT_FAIL;
-    if (client_set_sender (client, sender)) {
-        cli_error (CMD_READ, "the login '%.40s...' is too long", sender);
-        client_destroy (&client);
-        return CLI_EXIT_FAIL;
-    }
     //  Marking read twice changes nothing: one call, and the operator may
     //  simply run it again when there was no answer.
     Crm__V1__Reply *reply = NULL;
-    int rc = CLI_EXIT_FAIL;
-    char text[2048];
-    if (client_call (client, "MarkNotificationRead", &mark.base, (int) timeout_ms, &reply))
-        cli_error (CMD_READ, "no answer from notifier at %s within %ld ms; is crm-notifier running?",
-                   client_endpoint (client), timeout_ms);
-    else if (reply->error)
-        cli_error (CMD_READ, "%s", client_error_text (reply->error, text, sizeof text));
-    else {
+    if (cli_query (CMD_READ, "notifier", "MarkNotificationRead", &mark.base, sender, args.timeout_ms, &reply))
+        return CLI_EXIT_FAIL;
+    if (reply->error)
+        rc = cli_refused (CMD_READ, reply);
+    else
         printf ("notification %ld read\n", id);
-        rc = CLI_EXIT_OK;
-    }
     crm__v1__reply__free_unpacked (reply, NULL);
-    client_destroy (&client);
     return rc;
 }

@@ -215,33 +215,11 @@ s_print_json (const probe_t *probes)
 int
 cmd_status_run (int argc, char **argv)
 {
-    enum { O_JSON = 256, O_TIMEOUT };
-    static const struct option options[] = {
-        {"json", no_argument, NULL, O_JSON},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool json = false;
-    long timeout_ms = 1000;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_JSON: json = true; break;
-            case O_TIMEOUT:
-                if (cli_parse_long (optarg, 1, 24L * 3600 * 1000, &timeout_ms))
-                    return cli_usage_error (CMD, "--timeout wants milliseconds, got '%s'", optarg);
-                break;
-            case 'h':
-                fputs ("usage:\n", stdout);
-                fputs (cmd_status_usage, stdout);
-                return CLI_EXIT_OK;
-            default: return cli_option_error (CMD, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error (CMD, "unexpected argument '%s'", argv[optind]);
+    static const struct option options[] = {CLI_OPTION_JSON, CLI_OPTIONS_COMMON};
+    cli_args_t args = {.no_operands = true, .command = CMD, .usage = cmd_status_usage, .timeout_ms = 1000};
+    if (cli_option (&args, argc, argv, options))
+        return args.rc;
+    bool json = args.json;
 
     probe_t probes[SERVICES] = {{0}};
     for (int i = 0; i < SERVICES; i++) {
@@ -250,7 +228,7 @@ cmd_status_run (int argc, char **argv)
         if (!probes[i].client)
             snprintf (probes[i].why, sizeof probes[i].why, "no usable endpoint");
     }
-    s_ask_all (probes, (int) timeout_ms);
+    s_ask_all (probes, (int) args.timeout_ms);
     if (json)
         s_print_json (probes);
     else

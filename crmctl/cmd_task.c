@@ -1,7 +1,6 @@
 /*  cmd_task: see cmd_task.h. */
 #include "cmd_task.h"
 #include "cli.h"
-#include "clock.h"
 #include "config.h"
 #include "cmd_tasks.h"
 #include "crm/v1/tasks.pb-c.h"
@@ -15,7 +14,6 @@
 #include <sys/stat.h>
 
 #define CHANGE_TIMEOUT_MS 30000  // a 10 MiB attachment goes through the database
-#define BACKOFF_MAX_MS 1000
 #define COEXECUTORS_MAX 20
 #define ATTACHMENTS_MAX 20
 #define COMMAND_OVERHEAD 1024  // bytes a Command adds around its payload, generously
@@ -59,88 +57,38 @@ s_person (const char *as)
     return config_str ("CRM_USER", config_str ("USER", NULL));
 }
 
+//  The largest command the services take (bytes): CRM_MAX_MESSAGE_BYTES.
 static int
-s_print_error (const char *cmd, const Crm__V1__Reply *reply)
+s_max_message_bytes (void)
 {
-    char text[2048];
-    cli_error (cmd, "%s", client_error_text (reply->error, text, sizeof text));
-    return CLI_EXIT_FAIL;
-}
-
-//  Sends a command that changes something, as sender, until a reply that
-//  is not UNAVAILABLE (a refusal that rolled everything back, so sending
-//  again is safe) or timeout_ms. No reply at all is not retried: the
-//  command may have been applied. Returns 0 with *reply_p, or -1 after
-//  printing why.
-static int
-s_change (const char *cmd, const char *type, const ProtobufCMessage *payload, const char *sender,
-          long timeout_ms, Crm__V1__Reply **reply_p)
-{
-    *reply_p = NULL;
     int max = CONFIG_MAX_MESSAGE_BYTES_DEFAULT;
     if (config_int ("CRM_MAX_MESSAGE_BYTES", CONFIG_MAX_MESSAGE_BYTES_DEFAULT, 1024, 64 << 20, &max))
         max = CONFIG_MAX_MESSAGE_BYTES_DEFAULT;
+    return max;
+}
+
+//  Sends a command that changes a task, as sender, as cli_change does.
+//  Returns CLI_EXIT_OK with *result (the caller frees it), or an exit code
+//  after printing why.
+static int
+s_change (const char *cmd, const char *type, const ProtobufCMessage *payload, const char *sender,
+          long timeout_ms, Crm__V1__TaskReply **result)
+{
+    int max = s_max_message_bytes ();
     size_t size = protobuf_c_message_get_packed_size (payload) + COMMAND_OVERHEAD;
     if (size > (size_t) max) {
         //  Far over the limit ZeroMQ would drop the connection: say it here.
         cli_error (cmd, "TOO_LARGE: the command is about %zu bytes; CRM_MAX_MESSAGE_BYTES is %d", size, max);
-        return -1;
+        return CLI_EXIT_FAIL;
     }
-    client_t *client = cli_client (cmd, "tasks");
-    if (!client)
-        return -1;
-    if (client_set_sender (client, sender)) {
-        cli_error (cmd, "the login '%.40s...' is too long", sender);
-        client_destroy (&client);
-        return -1;
-    }
-    int64_t deadline = clock_mono_ms () + timeout_ms;
-    int backoff = 100;
-    while (true) {
-        int64_t left = deadline - clock_mono_ms ();
-        Crm__V1__Reply *reply = NULL;
-        if (left <= 0 || client_call (client, type, payload, (int) left, &reply)) {
-            crm__v1__reply__free_unpacked (*reply_p, NULL);
-            *reply_p = NULL;
-            cli_error (cmd,
-                       "no answer from tasks at %s within %ld ms; is crm-tasks running? (check with "
-                       "'crmctl tasks' whether it was done)",
-                       client_endpoint (client), timeout_ms);
-            break;
-        }
-        crm__v1__reply__free_unpacked (*reply_p, NULL);
-        *reply_p = reply;
-        if (!reply->error || !reply->error->retryable || clock_mono_ms () + backoff >= deadline)
-            break;
-        zclock_sleep (backoff);
-        backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
-    }
-    client_destroy (&client);
-    return *reply_p ? 0 : -1;
-}
-
-//  The TaskReply in reply, or NULL after printing the refusal.
-static Crm__V1__TaskReply *
-s_task_reply (const char *cmd, const Crm__V1__Reply *reply)
-{
-    if (reply->error) {
-        s_print_error (cmd, reply);
-        return NULL;
-    }
-    Crm__V1__TaskReply *result = NULL;
-    if (strcmp (reply->type, "TaskReply") == 0)
-        result = crm__v1__task_reply__unpack (NULL, reply->payload.len, reply->payload.data);
-    if (!result)
-        cli_error (cmd, "unexpected reply from tasks (type '%s')", reply->type);
-    return result;
+    return cli_change (cmd, "tasks", type, payload, sender, timeout_ms, "check with 'crmctl tasks'",
+                       &crm__v1__task_reply__descriptor, (ProtobufCMessage **) result);
 }
 
 int
 cmd_task_help (void)
 {
-    fputs ("usage:\n", stdout);
-    fputs (cmd_task_usage, stdout);
-    return CLI_EXIT_OK;
+    return cli_help (cmd_task_usage);
 }
 
 int
@@ -153,14 +101,6 @@ cmd_task_parse_id (const char *cmd, const char *text, uint64_t *id)
     return 0;
 }
 
-int
-cmd_task_parse_timeout (const char *cmd, const char *text, long *timeout_ms)
-{
-    if (cli_parse_long (text, 1, 24L * 3600 * 1000, timeout_ms))
-        return cli_usage_error (cmd, "--timeout wants milliseconds, got '%s'", text);
-    return 0;
-}
-
 //  --------------------------------------------------------------------------
 //  task create
 
@@ -168,37 +108,23 @@ static int
 s_create (int argc, char **argv)
 {
     const char *cmd = "task create";
-    enum {
-        O_TITLE = 256,
-        O_RESPONSIBLE,
-        O_COEXECUTOR,
-        O_DEADLINE,
-        O_RECORD,
-        O_TAG,
-        O_DESCRIPTION,
-        O_AS,
-        O_TIMEOUT
-    };
-    static const struct option options[] = {
-        {"title", required_argument, NULL, O_TITLE},
-        {"responsible", required_argument, NULL, O_RESPONSIBLE},
-        {"coexecutor", required_argument, NULL, O_COEXECUTOR},
-        {"deadline", required_argument, NULL, O_DEADLINE},
-        {"record", required_argument, NULL, O_RECORD},
-        {"tag", required_argument, NULL, O_TAG},
-        {"description", required_argument, NULL, O_DESCRIPTION},
-        {"as", required_argument, NULL, O_AS},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_TITLE = 256, O_RESPONSIBLE, O_COEXECUTOR, O_DEADLINE, O_RECORD, O_TAG, O_DESCRIPTION, O_AS };
+    static const struct option options[] = {{"title", required_argument, NULL, O_TITLE},
+                                            {"responsible", required_argument, NULL, O_RESPONSIBLE},
+                                            {"coexecutor", required_argument, NULL, O_COEXECUTOR},
+                                            {"deadline", required_argument, NULL, O_DEADLINE},
+                                            {"record", required_argument, NULL, O_RECORD},
+                                            {"tag", required_argument, NULL, O_TAG},
+                                            {"description", required_argument, NULL, O_DESCRIPTION},
+                                            {"as", required_argument, NULL, O_AS},
+                                            CLI_OPTIONS_COMMON};
+    cli_args_t args = {
+        .no_operands = true, .command = cmd, .usage = cmd_task_usage, .timeout_ms = CHANGE_TIMEOUT_MS};
     Crm__V1__CreateTask create = CRM__V1__CREATE_TASK__INIT;
     char *coexecutors[COEXECUTORS_MAX];
     const char *as = NULL;
-    long timeout_ms = CHANGE_TIMEOUT_MS;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+    int c, rc;
+    while ((c = cli_option (&args, argc, argv, options)) > 0) {
         switch (c) {
             case O_TITLE: create.title = optarg; break;
             case O_RESPONSIBLE: create.responsible = optarg; break;
@@ -211,18 +137,12 @@ s_create (int argc, char **argv)
             case O_RECORD: create.record = optarg; break;
             case O_TAG: create.tag = optarg; break;
             case O_DESCRIPTION: create.description = optarg; break;
-            case O_AS: as = optarg; break;
-            case O_TIMEOUT:
-                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
+            default: as = optarg; break;  // O_AS
         }
     }
+    if (c < 0)
+        return args.rc;
     create.coexecutors = coexecutors;
-    if (optind < argc)
-        return cli_usage_error (cmd, "unexpected argument '%s'", argv[optind]);
     if (!*create.title)
         return cli_usage_error (cmd, "--title is required");
     if (!*create.responsible)
@@ -231,15 +151,11 @@ s_create (int argc, char **argv)
     if (!sender)
         return cli_usage_error (cmd, "who are you? give --as LOGIN (or set CRM_USER)");
 
-    Crm__V1__Reply *reply = NULL;
-    if (s_change (cmd, "CreateTask", &create.base, sender, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
-    Crm__V1__TaskReply *result = s_task_reply (cmd, reply);
+    Crm__V1__TaskReply *result = NULL;
+    rc = s_change (cmd, "CreateTask", &create.base, sender, args.timeout_ms, &result);
     if (result)
         printf ("task %" PRIu64 " created\n", result->task_id);
-    int rc = result ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     crm__v1__task_reply__free_unpacked (result, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
     return rc;
 }
 
@@ -314,23 +230,18 @@ static int
 s_complete (int argc, char **argv)
 {
     const char *cmd = "task complete";
-    enum { O_ATTACH = 256, O_COMMENT, O_AS, O_TIMEOUT };
-    static const struct option options[] = {
-        {"attach", required_argument, NULL, O_ATTACH},
-        {"comment", required_argument, NULL, O_COMMENT},
-        {"as", required_argument, NULL, O_AS},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_ATTACH = 256, O_COMMENT, O_AS };
+    static const struct option options[] = {{"attach", required_argument, NULL, O_ATTACH},
+                                            {"comment", required_argument, NULL, O_COMMENT},
+                                            {"as", required_argument, NULL, O_AS},
+                                            CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = cmd, .usage = cmd_task_usage, .timeout_ms = CHANGE_TIMEOUT_MS};
     Crm__V1__CompleteTask complete = CRM__V1__COMPLETE_TASK__INIT;
     const char *files[ATTACHMENTS_MAX];
     size_t n_files = 0;
     const char *as = NULL;
-    long timeout_ms = CHANGE_TIMEOUT_MS;
     int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+    while ((c = cli_option (&args, argc, argv, options)) > 0) {
         switch (c) {
             case O_ATTACH:
                 if (n_files == ATTACHMENTS_MAX)
@@ -338,15 +249,11 @@ s_complete (int argc, char **argv)
                 files[n_files++] = optarg;
                 break;
             case O_COMMENT: complete.comment = optarg; break;
-            case O_AS: as = optarg; break;
-            case O_TIMEOUT:
-                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
+            default: as = optarg; break;  // O_AS
         }
     }
+    if (c < 0)
+        return args.rc;
     if (argc - optind != 1)
         return cli_usage_error (cmd, "give one task number");
     if (cmd_task_parse_id (cmd, argv[optind], &complete.task_id))
@@ -355,12 +262,9 @@ s_complete (int argc, char **argv)
     if (!sender)
         return cli_usage_error (cmd, "who are you? give --as LOGIN (or set CRM_USER)");
 
-    int rc = CLI_EXIT_FAIL, max = CONFIG_MAX_MESSAGE_BYTES_DEFAULT;
-    if (config_int ("CRM_MAX_MESSAGE_BYTES", CONFIG_MAX_MESSAGE_BYTES_DEFAULT, 1024, 64 << 20, &max))
-        max = CONFIG_MAX_MESSAGE_BYTES_DEFAULT;
+    int rc = CLI_EXIT_FAIL, max = s_max_message_bytes ();
     Crm__V1__AttachmentData items[ATTACHMENTS_MAX];
     Crm__V1__AttachmentData *ptrs[ATTACHMENTS_MAX];
-    Crm__V1__Reply *reply = NULL;
     Crm__V1__TaskReply *result = NULL;
     for (size_t i = 0; i < n_files; i++) {
         crm__v1__attachment_data__init (&items[i]);
@@ -372,21 +276,18 @@ s_complete (int argc, char **argv)
         complete.n_attachments++;
     }
     complete.attachments = ptrs;
-    if (s_change (cmd, "CompleteTask", &complete.base, sender, timeout_ms, &reply))
-        goto cleanup;
-    if ((result = s_task_reply (cmd, reply))) {
+    rc = s_change (cmd, "CompleteTask", &complete.base, sender, args.timeout_ms, &result);
+    if (result) {
         printf ("task %" PRIu64 " completed", result->task_id);
         if (n_files)
             printf (" (%zu attachment%s)", n_files, n_files == 1 ? "" : "s");
         fputc ('\n', stdout);
-        rc = CLI_EXIT_OK;
     }
 
 cleanup:
     for (size_t i = 0; i < complete.n_attachments; i++)
         free (items[i].data.data);
     crm__v1__task_reply__free_unpacked (result, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
     return rc;
 }
 
@@ -397,29 +298,16 @@ static int
 s_comment (int argc, char **argv)
 {
     const char *cmd = "task comment";
-    enum { O_AS = 256, O_TIMEOUT };
-    static const struct option options[] = {
-        {"as", required_argument, NULL, O_AS},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    enum { O_AS = 256 };
+    static const struct option options[] = {{"as", required_argument, NULL, O_AS}, CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = cmd, .usage = cmd_task_usage, .timeout_ms = CHANGE_TIMEOUT_MS};
     Crm__V1__CommentTask comment = CRM__V1__COMMENT_TASK__INIT;
     const char *as = NULL;
-    long timeout_ms = CHANGE_TIMEOUT_MS;
     int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case O_AS: as = optarg; break;
-            case O_TIMEOUT:
-                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
+    while ((c = cli_option (&args, argc, argv, options)) > 0)
+        as = optarg;  // O_AS
+    if (c < 0)
+        return args.rc;
     if (argc - optind != 2)
         return cli_usage_error (cmd, "give a task number and the text");
     if (cmd_task_parse_id (cmd, argv[optind], &comment.task_id))
@@ -428,15 +316,11 @@ s_comment (int argc, char **argv)
     const char *sender = s_person (as);
     if (!sender)
         return cli_usage_error (cmd, "who are you? give --as LOGIN (or set CRM_USER)");
-    Crm__V1__Reply *reply = NULL;
-    if (s_change (cmd, "CommentTask", &comment.base, sender, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
-    Crm__V1__TaskReply *result = s_task_reply (cmd, reply);
+    Crm__V1__TaskReply *result = NULL;
+    int rc = s_change (cmd, "CommentTask", &comment.base, sender, args.timeout_ms, &result);
     if (result)
         printf ("comment added to task %" PRIu64 "\n", result->task_id);
-    int rc = result ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     crm__v1__task_reply__free_unpacked (result, NULL);
-    crm__v1__reply__free_unpacked (reply, NULL);
     return rc;
 }
 

@@ -22,8 +22,4 @@ int cmd_task_help (void);
     saying why (cmd: e.g. "task show"). */
 int cmd_task_parse_id (const char *cmd, const char *text, uint64_t *id);
 
-/*  Parses --timeout's milliseconds. Returns 0, or CLI_EXIT_USAGE after
-    saying why. */
-int cmd_task_parse_timeout (const char *cmd, const char *text, long *timeout_ms);
-
 #endif

@@ -14,80 +14,50 @@
 #define READ_TIMEOUT_MS 5000
 #define ATTACHMENT_TIMEOUT_MS 30000  // up to 10 MiB through the database
 
-static int
-s_print_error (const char *cmd, const Crm__V1__Reply *reply)
-{
-    char text[2048];
-    cli_error (cmd, "%s", client_error_text (reply->error, text, sizeof text));
-    return CLI_EXIT_FAIL;
-}
-
-//  Options the lists and show take.
-typedef struct {
-    bool json;
-    long timeout_ms;
-} read_opts_t;
-
-//  Sends a read and unpacks its reply of type into *msg_p (with desc).
+//  Sends a read and unpacks its reply of the type desc says into *msg_p.
 //  Returns 0, or an exit code after printing why.
 static int
 s_read (const char *cmd, const char *type, const ProtobufCMessage *payload, long timeout_ms,
         const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_p)
 {
-    Crm__V1__Reply *reply = NULL;
     *msg_p = NULL;
     char err[256];
     if (task_print_zone (err, sizeof err))
         return cli_usage_error (cmd, "%s", err);
-    if (cli_query (cmd, "tasks", type, payload, timeout_ms, &reply))
-        return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_OK;
-    if (reply->error)
-        rc = s_print_error (cmd, reply);
-    else if (strcmp (reply->type, desc->short_name) != 0
-             || !(*msg_p = protobuf_c_message_unpack (desc, NULL, reply->payload.len, reply->payload.data))) {
-        cli_error (cmd, "unexpected reply from tasks (type '%s')", reply->type);
-        rc = CLI_EXIT_FAIL;
-    }
-    crm__v1__reply__free_unpacked (reply, NULL);
+    return cli_fetch (cmd, "tasks", type, payload, timeout_ms, desc, msg_p);
+}
+
+//  Sends a read and prints its answer as task_print does: a TaskDetail,
+//  TaskList or ActivityList, as desc says. Returns an exit code.
+static int
+s_show (const cli_args_t *args, const char *type, const ProtobufCMessage *payload,
+        const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *msg = NULL;
+    int rc = s_read (args->command, type, payload, args->timeout_ms, desc, &msg);
+    if (msg && desc == &crm__v1__task_detail__descriptor)
+        task_print_detail ((Crm__V1__TaskDetail *) msg, args->json);
+    else if (msg && desc == &crm__v1__task_list__descriptor)
+        task_print_list ((Crm__V1__TaskList *) msg, args->json);
+    else if (msg)
+        task_print_activities ((Crm__V1__ActivityList *) msg, args->json);
+    protobuf_c_message_free_unpacked (msg, NULL);
     return rc;
 }
 
 int
 cmd_tasks_show_run (int argc, char **argv)
 {
-    const char *cmd = "task show";
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    read_opts_t opts = {false, READ_TIMEOUT_MS};
+    static const struct option options[] = {CLI_OPTION_JSON, CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = "task show", .usage = cmd_task_usage, .timeout_ms = READ_TIMEOUT_MS};
     Crm__V1__ShowTask show = CRM__V1__SHOW_TASK__INIT;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case 'j': opts.json = true; break;
-            case 't':
-                if (cmd_task_parse_timeout (cmd, optarg, &opts.timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
+    if (cli_option (&args, argc, argv, options))
+        return args.rc;
     if (argc - optind != 1)
-        return cli_usage_error (cmd, "give one task number");
-    if (cmd_task_parse_id (cmd, argv[optind], &show.task_id))
+        return cli_usage_error (args.command, "give one task number");
+    if (cmd_task_parse_id (args.command, argv[optind], &show.task_id))
         return CLI_EXIT_USAGE;
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "ShowTask", &show.base, opts.timeout_ms, &crm__v1__task_detail__descriptor, &msg);
-    if (rc == CLI_EXIT_OK)
-        task_print_detail ((Crm__V1__TaskDetail *) msg, opts.json);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
+    return s_show (&args, "ShowTask", &show.base, &crm__v1__task_detail__descriptor);
 }
 
 static int
@@ -107,29 +77,19 @@ s_write_file (const char *cmd, const char *path, const Crm__V1__Attachment *a)
 int
 cmd_tasks_attachment_run (int argc, char **argv)
 {
-    const char *cmd = "task attachment";
-    static const struct option options[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    static const struct option options[] = {{"output", required_argument, NULL, 'o'}, CLI_OPTIONS_COMMON};
+    cli_args_t args = {.command = "task attachment",
+                       .usage = cmd_task_usage,
+                       .optstring = ":ho:",
+                       .timeout_ms = ATTACHMENT_TIMEOUT_MS};
+    const char *cmd = args.command;
     Crm__V1__GetAttachment get = CRM__V1__GET_ATTACHMENT__INIT;
     const char *out = NULL;
-    long timeout_ms = ATTACHMENT_TIMEOUT_MS;
     int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":ho:", options, NULL)) != -1) {
-        switch (c) {
-            case 'o': out = optarg; break;
-            case 't':
-                if (cmd_task_parse_timeout (cmd, optarg, &timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
+    while ((c = cli_option (&args, argc, argv, options)) > 0)
+        out = optarg;  // -o, --output
+    if (c < 0)
+        return args.rc;
     if (argc - optind != 2)
         return cli_usage_error (cmd, "give a task number and the attachment's name");
     if (cmd_task_parse_id (cmd, argv[optind], &get.task_id))
@@ -138,102 +98,64 @@ cmd_tasks_attachment_run (int argc, char **argv)
     if (!out)
         return cli_usage_error (cmd, "-o FILE is required ('-' for stdout)");
     ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "GetAttachment", &get.base, timeout_ms, &crm__v1__attachment__descriptor, &msg);
+    int rc =
+        s_read (cmd, "GetAttachment", &get.base, args.timeout_ms, &crm__v1__attachment__descriptor, &msg);
     if (rc == CLI_EXIT_OK)
         rc = s_write_file (cmd, out, (Crm__V1__Attachment *) msg);
     protobuf_c_message_free_unpacked (msg, NULL);
     return rc;
 }
 
+//  crmctl tasks and crmctl activities: one list or the other.
+static int
+s_list_run (int argc, char **argv, bool activities)
+{
+    enum { O_USER = 256, O_OPEN, O_RECORD, O_ALL };
+    static const struct option task_options[] = {{"user", required_argument, NULL, O_USER},
+                                                 {"open", no_argument, NULL, O_OPEN},
+                                                 {"record", required_argument, NULL, O_RECORD},
+                                                 CLI_OPTION_LIMIT,
+                                                 CLI_OPTION_JSON,
+                                                 CLI_OPTIONS_COMMON};
+    static const struct option activity_options[] = {{"user", required_argument, NULL, O_USER},
+                                                     {"all", no_argument, NULL, O_ALL},
+                                                     CLI_OPTION_LIMIT,
+                                                     CLI_OPTION_JSON,
+                                                     CLI_OPTIONS_COMMON};
+    cli_args_t args = {.no_operands = true,
+                       .command = activities ? "activities" : "tasks",
+                       .usage = cmd_task_usage,
+                       .limit_max = 1000,
+                       .timeout_ms = READ_TIMEOUT_MS};
+    Crm__V1__ListTasks tasks = CRM__V1__LIST_TASKS__INIT;
+    Crm__V1__ListActivities acts = CRM__V1__LIST_ACTIVITIES__INIT;
+    int c;
+    while ((c = cli_option (&args, argc, argv, activities ? activity_options : task_options)) > 0) {
+        switch (c) {
+            case O_USER: tasks.user = acts.user = optarg; break;
+            case O_OPEN: tasks.open_only = true; break;
+            case O_RECORD: tasks.record = optarg; break;
+            default: acts.include_done = true; break;  // O_ALL
+        }
+    }
+    if (c < 0)
+        return args.rc;
+    if (activities && !*acts.user)
+        return cli_usage_error (args.command, "--user is required");
+    tasks.limit = acts.limit = (uint32_t) args.limit;
+    if (activities)
+        return s_show (&args, "ListActivities", &acts.base, &crm__v1__activity_list__descriptor);
+    return s_show (&args, "ListTasks", &tasks.base, &crm__v1__task_list__descriptor);
+}
+
 int
 cmd_tasks_list_run (int argc, char **argv)
 {
-    const char *cmd = "tasks";
-    static const struct option options[] = {
-        {"user", required_argument, NULL, 'u'},   {"open", no_argument, NULL, 'O'},
-        {"record", required_argument, NULL, 'r'}, {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    Crm__V1__ListTasks query = CRM__V1__LIST_TASKS__INIT;
-    read_opts_t opts = {false, READ_TIMEOUT_MS};
-    long limit = 0;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case 'u': query.user = optarg; break;
-            case 'O': query.open_only = true; break;
-            case 'r': query.record = optarg; break;
-            case 'l':
-                if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (cmd, "--limit wants a number from 1 to 1000, got '%s'", optarg);
-                break;
-            case 'j': opts.json = true; break;
-            case 't':
-                if (cmd_task_parse_timeout (cmd, optarg, &opts.timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error (cmd, "unexpected argument '%s'", argv[optind]);
-    query.limit = (uint32_t) limit;
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "ListTasks", &query.base, opts.timeout_ms, &crm__v1__task_list__descriptor, &msg);
-    if (rc == CLI_EXIT_OK)
-        task_print_list ((Crm__V1__TaskList *) msg, opts.json);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
+    return s_list_run (argc, argv, false);
 }
 
 int
 cmd_tasks_activities_run (int argc, char **argv)
 {
-    const char *cmd = "activities";
-    static const struct option options[] = {
-        {"user", required_argument, NULL, 'u'},
-        {"all", no_argument, NULL, 'a'},
-        {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    Crm__V1__ListActivities query = CRM__V1__LIST_ACTIVITIES__INIT;
-    read_opts_t opts = {false, READ_TIMEOUT_MS};
-    long limit = 0;
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-            case 'u': query.user = optarg; break;
-            case 'a': query.include_done = true; break;
-            case 'l':
-                if (cli_parse_long (optarg, 1, 1000, &limit))
-                    return cli_usage_error (cmd, "--limit wants a number from 1 to 1000, got '%s'", optarg);
-                break;
-            case 'j': opts.json = true; break;
-            case 't':
-                if (cmd_task_parse_timeout (cmd, optarg, &opts.timeout_ms))
-                    return CLI_EXIT_USAGE;
-                break;
-            case 'h': return cmd_task_help ();
-            default: return cli_option_error (cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error (cmd, "unexpected argument '%s'", argv[optind]);
-    if (!*query.user)
-        return cli_usage_error (cmd, "--user is required");
-    query.limit = (uint32_t) limit;
-    ProtobufCMessage *msg = NULL;
-    int rc = s_read (cmd, "ListActivities", &query.base, opts.timeout_ms, &crm__v1__activity_list__descriptor,
-                     &msg);
-    if (rc == CLI_EXIT_OK)
-        task_print_activities ((Crm__V1__ActivityList *) msg, opts.json);
-    protobuf_c_message_free_unpacked (msg, NULL);
-    return rc;
+    return s_list_run (argc, argv, true);
 }

@@ -1,5 +1,6 @@
 /*  task_print: see task_print.h. */
 #include "task_print.h"
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
@@ -42,18 +43,9 @@ s_time (int64_t ms, char *buf, size_t size)
     return buf;
 }
 
-//  Writes text as one field of a line: texts come from people and other
-//  services and may hold anything, but an item must stay on one line.
-static void
-s_field (const char *text)
-{
-    if (!*text) {
-        fputc ('-', stdout);
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        fputc (*p < 0x20 || *p == 0x7f ? ' ' : *p, stdout);
-}
+//  Texts are written with cli_put_line ("-" when empty, on one line): they
+//  come from people and other services and may hold anything, but an item
+//  must stay on one line.
 
 //  --------------------------------------------------------------------------
 //  JSON
@@ -166,7 +158,7 @@ task_print_detail (const Crm__V1__TaskDetail *detail, bool json)
         return;
     }
     printf ("task %" PRIu64 " (%s): ", t->id, t->status);
-    s_field (t->title);
+    cli_put_line (t->title);
     fputc ('\n', stdout);
     const struct {
         const char *label;
@@ -184,14 +176,14 @@ task_print_detail (const Crm__V1__TaskDetail *detail, bool json)
         if (!*rows[i].value)
             continue;
         printf ("  %-13s", rows[i].label);
-        s_field (rows[i].value);
+        cli_put_line (rows[i].value);
         fputc ('\n', stdout);
     }
     if (t->n_coexecutors) {
         printf ("  %-13s", "coexecutors");
         for (size_t i = 0; i < t->n_coexecutors; i++) {
             fputs (i ? ", " : "", stdout);
-            s_field (t->coexecutors[i]);
+            cli_put_line (t->coexecutors[i]);
         }
         fputc ('\n', stdout);
     }
@@ -199,7 +191,7 @@ task_print_detail (const Crm__V1__TaskDetail *detail, bool json)
     printf ("  %-13s%s\n", "created", s_time (t->created_ms, when, sizeof when));
     if (t->completed_ms) {
         printf ("  %-13s%s by ", "completed", s_time (t->completed_ms, when, sizeof when));
-        s_field (t->completed_by);
+        cli_put_line (t->completed_by);
         fputc ('\n', stdout);
     }
     if (detail->n_comments)
@@ -207,9 +199,9 @@ task_print_detail (const Crm__V1__TaskDetail *detail, bool json)
     for (size_t i = 0; i < detail->n_comments; i++) {
         const Crm__V1__Comment *c = detail->comments[i];
         printf ("  %s  ", s_time (c->created_ms, when, sizeof when));
-        s_field (c->author);
+        cli_put_line (c->author);
         fputs (": ", stdout);
-        s_field (c->text);
+        cli_put_line (c->text);
         fputc ('\n', stdout);
     }
     if (detail->n_attachments)
@@ -217,11 +209,11 @@ task_print_detail (const Crm__V1__TaskDetail *detail, bool json)
     for (size_t i = 0; i < detail->n_attachments; i++) {
         const Crm__V1__Attachment *a = detail->attachments[i];
         fputs ("  ", stdout);
-        s_field (a->name);
+        cli_put_line (a->name);
         printf ("  %" PRIu64 " bytes  ", a->size);
-        s_field (a->content_type);
+        cli_put_line (a->content_type);
         printf ("  sha256 %s  by ", a->sha256);
-        s_field (a->added_by);
+        cli_put_line (a->added_by);
         printf ("  %s\n", s_time (a->added_ms, when, sizeof when));
     }
 }
@@ -244,12 +236,7 @@ task_print_list (const Crm__V1__TaskList *list, bool json)
         const Crm__V1__Task *t = list->tasks[i];
         printf ("%" PRIu64 "  %-9s  %s  ", t->id, t->status,
                 t->deadline_ms ? s_time (t->deadline_ms, when, sizeof when) : "no deadline");
-        s_field (t->responsible);
-        fputs ("  ", stdout);
-        s_field (t->record);
-        fputs ("  ", stdout);
-        s_field (t->title);
-        fputc ('\n', stdout);
+        cli_put_row ((const char *[]){t->responsible, t->record, t->title}, 3);
     }
     printf ("%zu task%s\n", list->n_tasks, list->n_tasks == 1 ? "" : "s");
 }
@@ -278,12 +265,7 @@ task_print_activities (const Crm__V1__ActivityList *list, bool json)
     for (size_t i = 0; i < list->n_activities; i++) {
         const Crm__V1__Activity *a = list->activities[i];
         printf ("%s  %-9s  ", s_time (a->at_ms, when, sizeof when), a->status);
-        s_field (a->responsible);
-        fputs ("  ", stdout);
-        s_field (a->record);
-        fputs ("  ", stdout);
-        s_field (a->title);
-        fputc ('\n', stdout);
+        cli_put_row ((const char *[]){a->responsible, a->record, a->title}, 3);
     }
     printf ("%zu activit%s\n", list->n_activities, list->n_activities == 1 ? "y" : "ies");
 }
