@@ -1,5 +1,6 @@
 /*  test_log: JSON-lines logging (common/log.c): escaping, number
-    formatting, the shape of a written line, and level filtering.
+    formatting, the shape of a written line (built by json-c), its cut to
+    8 KiB, and level filtering.
 
     log_write goes to stdout, which is also cmocka's: each capture points
     file descriptor 1 at a temporary file for the one call and restores it
@@ -478,6 +479,72 @@ test_write_long_value_is_cut_to_one_valid_line (void **state)
     free (value);
 }
 
+static void
+test_write_line_text_is_compact_in_call_order (void **state)
+{
+    (void) state;
+    //  No spaces, keys in the order given, '/' as it is: what grep and the
+    //  shippers see.
+    s_capture_begin ();
+    log_write (LOG_LEVEL_INFO, "m", "path", "/v1/leads", "k", NULL, NULL);
+    char *text = s_capture_end ();
+    assert_true (strncmp (text, "{\"ts\":\"", 7) == 0);
+    const char *rest = strstr (text, "Z\",\"level\"");
+    assert_non_null (rest);
+    assert_string_equal (rest, "Z\",\"level\":\"info\",\"service\":\"leads\",\"msg\":\"m\","
+                               "\"path\":\"/v1/leads\",\"k\":null}\n");
+    free (text);
+}
+
+static void
+test_write_escapes_every_control_char (void **state)
+{
+    (void) state;
+    char controls[32];
+    for (int i = 1; i < 32; i++)
+        controls[i - 1] = (char) i;
+    controls[31] = 0;
+    int n = s_write_and_parse (LOG_LEVEL_INFO, controls, "v", controls, NULL, NULL, NULL, NULL);
+    assert_int_equal (n, 5);
+    assert_string_equal (s_pairs[3].value, controls);
+    assert_string_equal (s_pairs[4].value, controls);
+}
+
+static void
+test_write_invalid_utf8_becomes_replacement_char (void **state)
+{
+    (void) state;
+    //  Bytes from the wire that are not UTF-8 (a stray byte, a cut
+    //  character, an overlong form) must not make the line invalid.
+    int n = s_write_and_parse (LOG_LEVEL_INFO, "bad \xff", "v", "a\xc3 \xc0\xaf П", NULL, NULL, NULL, NULL);
+    assert_int_equal (n, 5);
+    assert_string_equal (s_pairs[3].value, "bad \xef\xbf\xbd");
+    assert_string_equal (s_pairs[4].value, "a\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd П");
+}
+
+static void
+test_write_long_value_of_escapes_is_cut_to_one_valid_line (void **state)
+{
+    (void) state;
+    //  Each byte takes six in the line (\u0001): the cut counts the escapes.
+    size_t len = 5000;
+    char *value = malloc (len + 1);
+    assert_non_null (value);
+    memset (value, 1, len);
+    value[len] = 0;
+    s_capture_begin ();
+    log_write (LOG_LEVEL_INFO, "big", "payload", value, NULL);
+    char *text = s_capture_end ();
+    assert_in_range (strlen (text), 4096, 8192);
+    int n = s_parse_line (text, s_pairs, 16);
+    if (n < 0)
+        fail_msg ("not one JSON object line (%zu bytes)", strlen (text));
+    assert_int_equal (n, 5);
+    assert_memory_equal (s_pairs[4].value, value, strlen (s_pairs[4].value));
+    free (text);
+    free (value);
+}
+
 // ---------------------------------------------------------------- levels
 
 static void
@@ -605,6 +672,10 @@ main (void)
         T (test_write_without_pairs_has_four_fields),
         T (test_write_long_msg_is_cut_to_one_valid_line),
         T (test_write_long_value_is_cut_to_one_valid_line),
+        T (test_write_line_text_is_compact_in_call_order),
+        T (test_write_escapes_every_control_char),
+        T (test_write_invalid_utf8_becomes_replacement_char),
+        T (test_write_long_value_of_escapes_is_cut_to_one_valid_line),
         T (test_info_level_hides_debug_only),
         T (test_warn_level_suppresses_info),
         T (test_debug_level_shows_debug),
