@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -150,6 +151,53 @@ http_respond (http_request_t *req, int status, const char *content_type, const c
 }
 
 void
+http_respond_json (http_request_t *req, int status, json_object *root)
+{
+    const char *text =
+        root ? json_object_to_json_string_ext (root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+             : NULL;
+    if (text)
+        http_respond (req, status, "application/json", text, strlen (text));
+    else
+        http_respond (req, 500, "text/plain", "out of memory\n", 14);
+    json_object_put (root);
+}
+
+void
+http_respond_error (http_request_t *req, int status, const char *code, const char *message,
+                    const char *const *fields, size_t n_fields)
+{
+    json_object *root = json_object_new_object (), *error = json_object_new_object ();
+    json_object *list = json_object_new_array ();
+    int rc = 0;
+    for (size_t i = 0; i < n_fields && rc == 0 && list; i++) {
+        json_object *field = json_object_new_string (fields[i]);
+        if (!field || json_object_array_add (list, field) != 0) {
+            json_object_put (field);
+            rc = -1;
+        }
+    }
+    rc |= http_json_add (error, "code", json_object_new_string (code));
+    rc |= http_json_add (error, "message", json_object_new_string (message));
+    rc |= http_json_add (error, "fields", list);
+    rc |= http_json_add (root, "error", error);
+    if (rc != 0) {
+        json_object_put (root);
+        root = NULL;
+    }
+    http_respond_json (req, status, root);
+}
+
+int
+http_json_add (json_object *obj, const char *key, json_object *value)
+{
+    if (obj && value && json_object_object_add (obj, key, value) == 0)
+        return 0;
+    json_object_put (value);
+    return -1;
+}
+
+void
 http_defer (http_request_t *req)
 {
     if (!req->answered)
@@ -187,20 +235,16 @@ s_queue (http_request_t *req)
 static void
 s_too_large (http_request_t *req)
 {
-    char body[160];
-    int n = snprintf (body, sizeof body,
-                      "{\"error\":{\"code\":\"TOO_LARGE\",\"message\":\"the body is over %zu bytes"
-                      " (CRM_HTTP_MAX_BODY_BYTES)\",\"fields\":[]}}",
-                      req->owner->max_body);
-    http_respond (req, 413, "application/json", body, (size_t) n);
+    char message[128];
+    snprintf (message, sizeof message, "the body is over %zu bytes (CRM_HTTP_MAX_BODY_BYTES)",
+              req->owner->max_body);
+    http_respond_error (req, 413, "TOO_LARGE", message, NULL, 0);
 }
 
 static void
 s_stopping (http_request_t *req)
 {
-    static const char body[] =
-        "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"the service is stopping\",\"fields\":[]}}";
-    http_respond (req, 503, "application/json", body, sizeof body - 1);
+    http_respond_error (req, 503, "UNAVAILABLE", "the service is stopping", NULL, 0);
 }
 
 //  Appends a piece of the body; past the limit the request is marked too

@@ -74,6 +74,25 @@ void http_add_header (http_request_t *req, const char *name, const char *value);
     A request is answered once: later calls are ignored. */
 void http_respond (http_request_t *req, int status, const char *content_type, const char *body, size_t len);
 
+struct json_object;
+
+/*  Answers with status and root as application/json, written by json-c
+    (RFC 8259; compact, '/' as it is). Takes root (released here, whatever
+    happens); a NULL root (out of memory while building it) or a failed
+    write answers 500 text/plain instead. */
+void http_respond_json (http_request_t *req, int status, struct json_object *root);
+
+/*  Answers with status and {"error":{"code":CODE,"message":MESSAGE,
+    "fields":[FIELD...]}}, the services' error body (docs/api.md); fields
+    may be NULL when n_fields is 0. Texts are copied. */
+void http_respond_error (http_request_t *req, int status, const char *code, const char *message,
+                         const char *const *fields, size_t n_fields);
+
+/*  Adds value under key to obj, for building a body with json-c without
+    checking every allocation: takes value; returns 0, or -1 when obj or
+    value is NULL (out of memory) or the add fails (value released). */
+int http_json_add (struct json_object *obj, const char *key, struct json_object *value);
+
 /*  The handler will answer later: the request stays valid (and its client
     waits) until http_respond. An answer given before the handler returns
     goes out at once. */

@@ -1,8 +1,9 @@
 /*  log: one JSON object per line on stdout, for operators to grep and ship.
 
     Every line has ts (UTC, ms), level, service and msg, then the ids the
-    caller names: log_info ("lead stored", "lead_id", "42", NULL). Values are
-    JSON-escaped; the level comes from CRM_LOG_LEVEL (debug, info, warn, error).
+    caller names: log_info ("lead stored", "lead_id", "42", NULL). Lines are
+    built by json-c (JSON: RFC 8259), keys in the order given; the level
+    comes from CRM_LOG_LEVEL (debug, info, warn, error).
 */
 #ifndef CRM_LOG_H
 #define CRM_LOG_H
@@ -18,15 +19,19 @@ typedef enum { LOG_LEVEL_DEBUG = 0, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ER
     is set to an unknown level (the level then stays info). */
 int log_init (const char *service);
 
-/*  Writes one line if level is enabled. msg is the human text; after it come
-    key/value string pairs, ended by NULL. A NULL value writes JSON null.
-    Lines over 8 KiB are cut (the msg keeps its place). Thread-unsafe by
-    design: each service is one thread. */
+/*  Writes one line if level is enabled, and flushes stdout. msg is the human
+    text; after it come key/value string pairs, ended by NULL. A NULL value
+    writes JSON null. Bytes that are not UTF-8 are written as U+FFFD. Lines
+    are at most 8 KiB: a longer text is cut between characters, and pairs
+    past the limit are left out (the msg keeps its place). When memory runs
+    out the line is lost and a fixed line, {"level":"error","msg":"log: out
+    of memory, a line was lost"}, is written instead: logging never stops the
+    service. Thread-unsafe by design: each service is one thread. */
 void log_write (log_level_t level, const char *msg, ...);
 
 #define log_debug(...) log_write (LOG_LEVEL_DEBUG, __VA_ARGS__)
-#define log_info(...)  log_write (LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_warn(...)  log_write (LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_write (LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...) log_write (LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_error(...) log_write (LOG_LEVEL_ERROR, __VA_ARGS__)
 
 /*  true if a line at level would be written: lets a caller skip building
@@ -38,7 +43,9 @@ bool log_enabled (log_level_t level);
 const char *log_u64 (char *buf, uint64_t value);
 
 /*  Escapes src as the inside of a JSON string into dst (size bytes, always
-    NUL-terminated, cut if too short). Returns the length written. */
+    NUL-terminated, cut if too short, between escapes and characters; bytes
+    that are not UTF-8 become \ufffd). Returns the length written. Kept for
+    crmctl's output, which is still written by hand; new JSON is json-c's. */
 size_t log_json_escape (char *dst, size_t size, const char *src);
 
 #endif

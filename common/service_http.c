@@ -6,6 +6,9 @@
 #include "service_private.h"
 #include "clock.h"
 #include "log.h"
+#include "utf8.h"
+
+#include <json-c/json.h>
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -146,33 +149,57 @@ s_metrics (service_t *self, http_request_t *req)
 //  runs (it is the one answering). A silent source is reported, not held
 //  against us: a consumer can do its work, and catches up by replay, while
 //  a peer is away, and its readiness should not fall with the peer's.
+//  {"source","applied","latest","lag"} of one source; NULL when out of memory.
+static json_object *
+s_health_source (const consumer_t *state)
+{
+    json_object *item = json_object_new_object ();
+    int rc = http_json_add (item, "source", json_object_new_string (state->source));
+    rc |= http_json_add (item, "applied", json_object_new_uint64 (state->applied));
+    rc |= http_json_add (item, "latest", json_object_new_uint64 (state->latest));
+    rc |= http_json_add (item, "lag", json_object_new_uint64 (consumer_lag (state)));
+    if (rc == 0)
+        return item;
+    json_object_put (item);
+    return NULL;
+}
+
 static void
 s_health (service_t *self, http_request_t *req)
 {
     bool db_up = db_is_up (self->db);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream (&text, &len);
-    if (!out) {
-        http_respond (req, 500, "text/plain", "out of memory\n", 14);
-        return;
+    json_object *root = json_object_new_object ();
+    int rc = http_json_add (root, "status", json_object_new_string (db_up ? "ready" : "unavailable"));
+    rc |= http_json_add (root, "service", json_object_new_string (self->cfg.service));
+    rc |= http_json_add (root, "database", json_object_new_string (db_up ? "up" : "down"));
+    rc |= http_json_add (root, "bus", json_object_new_string ("up"));
+    if (!db_up) {
+        char why[600];
+        snprintf (why, sizeof why, "database down: %s", db_error (self->db));
+        utf8_scrub (why);  // the cut may split a character; json-c writes bytes as they are
+        json_object *reasons = json_object_new_array ();
+        json_object *reason = json_object_new_string (why);
+        if (!reasons || !reason || json_object_array_add (reasons, reason) != 0) {
+            json_object_put (reason);
+            rc = -1;
+        }
+        rc |= http_json_add (root, "reasons", reasons);
     }
-    char why[600];
-    log_json_escape (why, sizeof why, db_error (self->db));
-    fprintf (out, "{\"status\":\"%s\",\"service\":\"%s\",\"database\":\"%s\",\"bus\":\"up\"",
-             db_up ? "ready" : "unavailable", self->cfg.service, db_up ? "up" : "down");
-    if (!db_up)
-        fprintf (out, ",\"reasons\":[\"database down: %s\"]", why);
-    fprintf (out, ",\"sources\":[");
-    for (int i = 0; i < self->source_count; i++)
-        fprintf (out,
-                 "%s{\"source\":\"%s\",\"applied\":%" PRIu64 ",\"latest\":%" PRIu64 ",\"lag\":%" PRIu64 "}",
-                 i ? "," : "", self->sources[i].state.source, self->sources[i].state.applied,
-                 self->sources[i].state.latest, consumer_lag (&self->sources[i].state));
-    fprintf (out, "],\"dead_letters\":%" PRIu64 "}\n", self->dead_letters);
-    fclose (out);
-    http_respond (req, db_up ? 200 : 503, "application/json", text, len);
-    free (text);
+    json_object *sources = json_object_new_array ();
+    for (int i = 0; i < self->source_count && sources && rc == 0; i++) {
+        json_object *item = s_health_source (&self->sources[i].state);
+        if (!item || json_object_array_add (sources, item) != 0) {
+            json_object_put (item);
+            rc = -1;
+        }
+    }
+    rc |= http_json_add (root, "sources", sources);
+    rc |= http_json_add (root, "dead_letters", json_object_new_uint64 (self->dead_letters));
+    if (rc != 0) {
+        json_object_put (root);
+        root = NULL;
+    }
+    http_respond_json (req, db_up ? 200 : 503, root);
 }
 
 //  --------------------------------------------------------------------------
@@ -189,15 +216,6 @@ service_on_http (service_t *self, const char *method, const char *path, service_
 }
 
 static void
-s_error (http_request_t *req, int status, const char *code, const char *message)
-{
-    char body[256];
-    int n = snprintf (body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"fields\":[]}}",
-                      code, message);
-    http_respond (req, status, "application/json", body, (size_t) n);
-}
-
-static void
 s_route (http_request_t *req, void *arg)
 {
     service_t *self = arg;
@@ -206,7 +224,7 @@ s_route (http_request_t *req, void *arg)
     if (strcmp (path, "/metrics") == 0 || strcmp (path, "/health") == 0) {
         if (!get) {
             http_add_header (req, "Allow", "GET, HEAD");
-            s_error (req, 405, "METHOD_NOT_ALLOWED", "use GET");
+            http_respond_error (req, 405, "METHOD_NOT_ALLOWED", "use GET", NULL, 0);
         }
         else if (path[1] == 'm')
             s_metrics (self, req);
@@ -227,10 +245,10 @@ s_route (http_request_t *req, void *arg)
     }
     if (*allow) {
         http_add_header (req, "Allow", allow);
-        s_error (req, 405, "METHOD_NOT_ALLOWED", "method not allowed here");
+        http_respond_error (req, 405, "METHOD_NOT_ALLOWED", "method not allowed here", NULL, 0);
     }
     else
-        s_error (req, 404, "NOT_FOUND", "no such path");
+        http_respond_error (req, 404, "NOT_FOUND", "no such path", NULL, 0);
 }
 
 int

@@ -187,28 +187,11 @@ s_authenticate (intake_http_t *self, http_request_t *req, const char **why)
 //  --------------------------------------------------------------------------
 //  Answers
 
-static void
-s_json (http_request_t *req, int status, json_object *root)
-{
-    const char *text =
-        json_object_to_json_string_ext (root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    http_respond (req, status, "application/json", text, strlen (text));
-    json_object_put (root);
-}
-
 //  {"error":{"code","message","fields"}}; logs the refusal.
 static void
 s_refuse (http_request_t *req, int status, const char *code, const char *message, const char *const *fields,
           size_t n_fields)
 {
-    json_object *root = json_object_new_object (), *error = json_object_new_object ();
-    json_object *list = json_object_new_array ();
-    for (size_t i = 0; i < n_fields; i++)
-        json_object_array_add (list, json_object_new_string (fields[i]));
-    json_object_object_add (error, "code", json_object_new_string (code));
-    json_object_object_add (error, "message", json_object_new_string (message));
-    json_object_object_add (error, "fields", list);
-    json_object_object_add (root, "error", error);
     note_t *note = http_data (req, sizeof *note);
     char text[8];
     snprintf (text, sizeof text, "%d", status);
@@ -219,7 +202,7 @@ s_refuse (http_request_t *req, int status, const char *code, const char *message
         http_add_header (req, "WWW-Authenticate", "Bearer");
     if (status == 503)
         http_add_header (req, "Retry-After", "1");
-    s_json (req, status, root);
+    http_respond_error (req, status, code, message, fields, n_fields);
 }
 
 //  The SubmitLead's reply, after the batch's commit.
@@ -245,8 +228,12 @@ s_done (service_t *svc, const Crm__V1__Reply *reply, void *arg)
         return;
     }
     json_object *root = json_object_new_object ();
-    json_object_object_add (root, "lead_id", json_object_new_uint64 (result->lead_id));
-    json_object_object_add (root, "created", json_object_new_boolean (result->created));
+    int rc = http_json_add (root, "lead_id", json_object_new_uint64 (result->lead_id));
+    rc |= http_json_add (root, "created", json_object_new_boolean (result->created));
+    if (rc != 0) {
+        json_object_put (root);
+        root = NULL;  // out of memory: http_respond_json answers 500
+    }
     note_t *note = http_data (req, sizeof *note);
     char id[24], correlation[32];
     snprintf (correlation, sizeof correlation, "lead:%" PRIu64, result->lead_id);
@@ -254,7 +241,7 @@ s_done (service_t *svc, const Crm__V1__Reply *reply, void *arg)
               log_u64 (id, result->lead_id), "correlation_id", correlation, "source_system",
               note ? note->source : NULL, "external_id", note ? note->external_id : NULL, "peer",
               http_peer (req), NULL);
-    s_json (req, result->created ? 201 : 200, root);
+    http_respond_json (req, result->created ? 201 : 200, root);
     crm__v1__submit_lead_reply__free_unpacked (result, NULL);
 }
 

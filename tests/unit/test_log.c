@@ -1,5 +1,6 @@
 /*  test_log: JSON-lines logging (common/log.c): escaping, number
-    formatting, the shape of a written line, and level filtering.
+    formatting, the shape of a written line (built by json-c), its cut to
+    8 KiB, and level filtering.
 
     log_write goes to stdout, which is also cmocka's: each capture points
     file descriptor 1 at a temporary file for the one call and restores it
@@ -157,6 +158,34 @@ s_write_and_parse (log_level_t level, const char *msg, const char *k1, const cha
         fail_msg ("not one JSON object line: %s", text);
     free (text);
     return n;
+}
+
+//  Captures one log_write of an over-long text: it must come out as one
+//  parseable line of 4 to 8 KiB. Returns the number of pairs.
+static int
+s_write_cut_and_parse (const char *msg, const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    s_capture_begin ();
+    log_write (LOG_LEVEL_INFO, msg, k1, v1, k2, v2, NULL);
+    char *text = s_capture_end ();
+    assert_in_range (strlen (text), 4096, 8192);
+    int n = s_parse_line (text, s_pairs, 16);
+    if (n < 0)
+        fail_msg ("not one JSON object line (%zu bytes)", strlen (text));
+    free (text);
+    return n;
+}
+
+//  A text of len bytes (caller frees): c, with every period-th byte other.
+static char *
+s_long_text (size_t len, char c, char other, size_t period)
+{
+    char *text = malloc (len + 1);
+    assert_non_null (text);
+    for (size_t i = 0; i < len; i++)
+        text[i] = i % period == period - 1 ? other : c;
+    text[len] = 0;
+    return text;
 }
 
 static char *
@@ -435,22 +464,10 @@ test_write_long_msg_is_cut_to_one_valid_line (void **state)
     (void) state;
     //  Over 8 KiB: the line is cut, but it stays one parseable line and the
     //  msg keeps its place.
-    size_t len = 20000;
-    char *msg = malloc (len + 1);
-    assert_non_null (msg);
-    for (size_t i = 0; i < len; i++)
-        msg[i] = i % 10 == 9 ? '"' : 'x';
-    msg[len] = 0;
-    s_capture_begin ();
-    log_write (LOG_LEVEL_INFO, msg, "lead_id", "42", NULL);
-    char *text = s_capture_end ();
-    assert_in_range (strlen (text), 4096, 8192);
-    int n = s_parse_line (text, s_pairs, 16);
-    if (n < 0)
-        fail_msg ("not one JSON object line (%zu bytes)", strlen (text));
+    char *msg = s_long_text (20000, 'x', '"', 10);
+    s_write_cut_and_parse (msg, "lead_id", "42", NULL, NULL);
     assert_string_equal (s_pairs[3].key, "msg");
     assert_memory_equal (s_pairs[3].value, msg, strlen (s_pairs[3].value));
-    free (text);
     free (msg);
 }
 
@@ -458,23 +475,64 @@ static void
 test_write_long_value_is_cut_to_one_valid_line (void **state)
 {
     (void) state;
-    size_t len = 20000;
-    char *value = malloc (len + 1);
-    assert_non_null (value);
-    for (size_t i = 0; i < len; i++)
-        value[i] = i % 7 == 6 ? '\n' : 'v';
-    value[len] = 0;
-    s_capture_begin ();
-    log_write (LOG_LEVEL_INFO, "big", "payload", value, "after", "1", NULL);
-    char *text = s_capture_end ();
-    assert_in_range (strlen (text), 4096, 8192);
-    int n = s_parse_line (text, s_pairs, 16);
-    if (n < 0)
-        fail_msg ("not one JSON object line (%zu bytes)", strlen (text));
-    assert_in_range (n, 5, 6);
+    char *value = s_long_text (20000, 'v', '\n', 7);
+    assert_in_range (s_write_cut_and_parse ("big", "payload", value, "after", "1"), 5, 6);
     assert_string_equal (s_pairs[4].key, "payload");
     assert_memory_equal (s_pairs[4].value, value, strlen (s_pairs[4].value));
+    free (value);
+}
+
+static void
+test_write_line_text_is_compact_in_call_order (void **state)
+{
+    (void) state;
+    //  No spaces, keys in the order given, '/' as it is: what grep and the
+    //  shippers see.
+    s_capture_begin ();
+    log_write (LOG_LEVEL_INFO, "m", "path", "/v1/leads", "k", NULL, NULL);
+    char *text = s_capture_end ();
+    assert_true (strncmp (text, "{\"ts\":\"", 7) == 0);
+    const char *rest = strstr (text, "Z\",\"level\"");
+    assert_non_null (rest);
+    assert_string_equal (rest, "Z\",\"level\":\"info\",\"service\":\"leads\",\"msg\":\"m\","
+                               "\"path\":\"/v1/leads\",\"k\":null}\n");
     free (text);
+}
+
+static void
+test_write_escapes_every_control_char (void **state)
+{
+    (void) state;
+    char controls[32];
+    for (int i = 1; i < 32; i++)
+        controls[i - 1] = (char) i;
+    controls[31] = 0;
+    int n = s_write_and_parse (LOG_LEVEL_INFO, controls, "v", controls, NULL, NULL, NULL, NULL);
+    assert_int_equal (n, 5);
+    assert_string_equal (s_pairs[3].value, controls);
+    assert_string_equal (s_pairs[4].value, controls);
+}
+
+static void
+test_write_invalid_utf8_becomes_replacement_char (void **state)
+{
+    (void) state;
+    //  Bytes from the wire that are not UTF-8 (a stray byte, a cut
+    //  character, an overlong form) must not make the line invalid.
+    int n = s_write_and_parse (LOG_LEVEL_INFO, "bad \xff", "v", "a\xc3 \xc0\xaf П", NULL, NULL, NULL, NULL);
+    assert_int_equal (n, 5);
+    assert_string_equal (s_pairs[3].value, "bad \xef\xbf\xbd");
+    assert_string_equal (s_pairs[4].value, "a\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd П");
+}
+
+static void
+test_write_long_value_of_escapes_is_cut_to_one_valid_line (void **state)
+{
+    (void) state;
+    //  Each byte takes six in the line (\u0001): the cut counts the escapes.
+    char *value = s_long_text (5000, '\x01', '\x01', 1);
+    assert_int_equal (s_write_cut_and_parse ("big", "payload", value, NULL, NULL), 5);
+    assert_memory_equal (s_pairs[4].value, value, strlen (s_pairs[4].value));
     free (value);
 }
 
@@ -605,6 +663,10 @@ main (void)
         T (test_write_without_pairs_has_four_fields),
         T (test_write_long_msg_is_cut_to_one_valid_line),
         T (test_write_long_value_is_cut_to_one_valid_line),
+        T (test_write_line_text_is_compact_in_call_order),
+        T (test_write_escapes_every_control_char),
+        T (test_write_invalid_utf8_becomes_replacement_char),
+        T (test_write_long_value_of_escapes_is_cut_to_one_valid_line),
         T (test_info_level_hides_debug_only),
         T (test_warn_level_suppresses_info),
         T (test_debug_level_shows_debug),
